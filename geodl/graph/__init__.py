@@ -1,0 +1,1 @@
+from geodl.graph.graph import Graph, collate, complete_graph, generic, grid_graph, path_graph
