@@ -1,0 +1,214 @@
+"""Conversions between geodl graphs and networkx, scipy.sparse and PyTorch Geometric.
+
+Molecules (RDKit, SMILES) live in :mod:`geodl.graph.molecule`. Every converter keeps the edge
+convention: a networkx edge ``(u, v)`` and a sparse matrix entry ``A[u, v]`` are the geodl edge
+``u -> v`` (``edge_index[0] = u``, ``edge_index[1] = v``). An undirected networkx graph becomes
+both directed edges ``u -> v`` and ``v -> u``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor
+from torch_geometric.data import Data
+
+from geodl.graph.graph import Graph, generic
+from geodl.graph.matrices import _edge_list
+
+__all__ = ["from_networkx", "to_networkx", "from_scipy", "to_scipy", "from_pyg", "to_pyg"]
+
+
+def from_networkx(G: Any, weight: str | None = "weight") -> Graph:
+    """Convert a networkx graph, keeping its node, edge and graph attributes.
+
+    Nodes are numbered in ``G.nodes`` order (their original labels are kept in
+    ``g.node_names``); an undirected graph gives both edge directions. Attributes that every
+    node (edge) has become tensors when they are numeric, lists otherwise; the edge attribute
+    named ``weight`` becomes ``edge_weight``.
+
+    >>> import networkx as nx
+    >>> g = from_networkx(nx.path_graph(3))
+    >>> g.edge_index
+    tensor([[0, 1, 1, 2],
+            [1, 0, 2, 1]])
+    """
+    import networkx as nx
+    from torch_geometric.utils import from_networkx as pyg_from_networkx
+
+    if not isinstance(G, nx.Graph):
+        raise TypeError(f"G must be a networkx Graph or DiGraph, got {type(G).__name__}.")
+    if G.is_multigraph():
+        raise ValueError("G is a multigraph; convert it first, e.g. nx.Graph(G) (parallel "
+                         "edges merge) or nx.DiGraph(G).")
+    names = list(G.nodes)
+    data = pyg_from_networkx(G)
+    out = from_pyg(data, validate=False)
+    if weight is not None and weight in out._store:
+        w = out._store[weight]
+        del out[weight]
+        if isinstance(w, Tensor) and w.numel() == out.edge_index.size(1):
+            out.edge_weight = w.to(torch.get_default_dtype()) if not w.is_floating_point() else w
+    if out.num_nodes is None or "num_nodes" not in out._store:
+        out.num_nodes = len(names)
+    out.node_names = names
+    out.validate()
+    return out
+
+
+def _is_undirected(g: Data) -> bool:
+    from torch_geometric.utils import is_undirected
+
+    edge_index, weight, n = _edge_list(g)
+    return bool(is_undirected(edge_index, weight, num_nodes=n))
+
+
+def to_networkx(g: Data, node_attrs: list[str] | None = None, edge_attrs: list[str] | None = None,
+                directed: bool | None = None) -> Any:
+    """Convert to a networkx ``Graph`` (undirected) or ``DiGraph``, keeping attributes.
+
+    Args:
+        g: the graph.
+        node_attrs: node-level attributes to copy (default: all, e.g. ``x``, ``y``, masks).
+        edge_attrs: edge-level attributes to copy (default: all; ``edge_weight`` is written as
+            ``weight``, the name networkx algorithms read).
+        directed: ``None`` (default) gives a ``Graph`` when every edge has its reverse with the
+            same weight, else a ``DiGraph``; ``True``/``False`` forces the type.
+
+    Nodes are labelled ``0..N-1``, or by ``g.node_names`` when it exists. networkx graphs are
+    simple: parallel edges collapse to one (the last one's attributes win).
+
+    >>> import torch
+    >>> g = Graph(edge_index=torch.tensor([[0, 1], [1, 2]]), num_nodes=3)
+    >>> sorted(to_networkx(g).edges)
+    [(0, 1), (1, 2)]
+    """
+    import networkx as nx
+
+    if not isinstance(g, Data):
+        raise TypeError(f"g must be a geodl Graph or PyG Data, got {type(g).__name__}.")
+    if isinstance(g, Graph):
+        g = generic(g)
+    n = g.num_nodes or 0
+    edge_index = g.edge_index if g.edge_index is not None else torch.empty(2, 0, dtype=torch.long)
+    e = edge_index.size(1)
+    store = g._store
+
+    def per(size: int, key: str) -> bool:
+        v = store[key]
+        return (isinstance(v, Tensor) and v.dim() > 0 and v.size(0) == size) or (
+            isinstance(v, (list, tuple)) and len(v) == size)
+
+    skip = {"edge_index", "num_nodes", "node_names", "ptr"}
+    if node_attrs is None:
+        node_attrs = [k for k in store.keys()
+                      if k not in skip and not k.startswith("edge_") and per(n, k)]
+    if edge_attrs is None:
+        edge_attrs = [k for k in store.keys()
+                      if k not in skip and k not in node_attrs and per(e, k)]
+    for k in [*node_attrs, *edge_attrs]:
+        if k not in store:
+            raise ValueError(f"attribute {k!r} is not on the graph; it has {list(store.keys())}.")
+    if directed is None:
+        directed = not _is_undirected(g)
+    G = nx.DiGraph() if directed else nx.Graph()
+    names = store["node_names"] if "node_names" in store else list(range(n))
+
+    def item(v: Any, i: int) -> Any:
+        v = v[i]
+        return v.tolist() if isinstance(v, Tensor) else v
+
+    for i in range(n):
+        G.add_node(names[i], **{k: item(store[k], i) for k in node_attrs})
+    src, dst = edge_index.tolist()
+    for j, (u, v) in enumerate(zip(src, dst)):
+        attrs = {("weight" if k == "edge_weight" else k): item(store[k], j) for k in edge_attrs}
+        G.add_edge(names[u], names[v], **attrs)
+    return G
+
+
+def to_scipy(g: Data, format: str = "csr") -> Any:
+    """The weighted adjacency matrix as a ``scipy.sparse`` array (``[source, target]``).
+
+    Parallel edges are summed. ``format`` is any scipy sparse format name (``"csr"``, ``"coo"``,
+    ``"csc"``, ...).
+
+    >>> import torch
+    >>> to_scipy(Graph(edge_index=torch.tensor([[0, 1], [1, 2]]), num_nodes=3)).toarray()
+    array([[0., 1., 0.],
+           [0., 0., 1.],
+           [0., 0., 0.]], dtype=float32)
+    """
+    import scipy.sparse as sp
+
+    edge_index, weight, n = _edge_list(g)
+    ei = edge_index.numpy()
+    A = sp.coo_array((weight.detach().cpu().numpy(), (ei[0], ei[1])), shape=(n, n))
+    A.sum_duplicates()
+    return A.asformat(format)
+
+
+def from_scipy(A: Any, x: Tensor | None = None, **kwargs: Any) -> Graph:
+    """Build a graph from a square sparse (or dense numpy) matrix: entry ``A[u, v]`` is the edge
+    ``u -> v`` with ``edge_weight`` ``A[u, v]`` (in the matrix's own float dtype). Explicitly
+    stored zeros are dropped.
+
+    >>> import scipy.sparse as sp
+    >>> g = from_scipy(sp.csr_array([[0, 2.0], [0, 0]]))
+    >>> g.edge_index, g.edge_weight
+    (tensor([[0],
+            [1]]), tensor([2.], dtype=torch.float64))
+    """
+    import scipy.sparse as sp
+
+    if isinstance(A, np.ndarray):
+        A = sp.coo_array(A)
+    if not sp.issparse(A):
+        raise TypeError(f"A must be a scipy.sparse array/matrix or a numpy array, got "
+                        f"{type(A).__name__}.")
+    if A.ndim != 2 or A.shape[0] != A.shape[1]:
+        raise ValueError(f"A must be a square (N, N) matrix, got shape {A.shape}.")
+    A = sp.coo_array(A)
+    A.sum_duplicates()
+    A.eliminate_zeros()
+    edge_index = torch.from_numpy(np.vstack([A.row, A.col]).astype(np.int64))
+    weight = torch.from_numpy(np.asarray(A.data))
+    if not weight.is_floating_point():
+        weight = weight.to(torch.get_default_dtype())
+    return Graph(x=x, edge_index=edge_index, edge_weight=weight, num_nodes=A.shape[0], **kwargs)
+
+
+def from_pyg(data: Data, validate: bool = True) -> Graph:
+    """Wrap a PyG ``Data`` (or ``Batch``) as a geodl :class:`Graph` with every attribute kept.
+
+    >>> from torch_geometric.data import Data
+    >>> from_pyg(Data(edge_index=torch.tensor([[0], [1]]), num_nodes=2))
+    Graph(edge_index=[2, 1], num_nodes=2)
+    """
+    if not isinstance(data, Data):
+        raise TypeError(f"data must be a torch_geometric.data.Data, got {type(data).__name__}.")
+    out = Graph(validate=False)
+    for key, value in data._store.items():
+        out._store[key] = value
+    if validate:
+        out.validate()
+    return out
+
+
+def to_pyg(g: Graph) -> Data:
+    """A plain PyG ``Data`` with every attribute of ``g``; a structured graph's edges are
+    materialised (PyG has no structure tags). ``from_pyg(to_pyg(g))`` equals ``generic(g)``.
+
+    >>> to_pyg(Graph(edge_index=torch.tensor([[0], [1]]), num_nodes=2))
+    Data(edge_index=[2, 1], num_nodes=2)
+    """
+    if not isinstance(g, Data):
+        raise TypeError(f"g must be a geodl Graph, got {type(g).__name__}.")
+    if isinstance(g, Graph):
+        g = generic(g)
+    out = Data()
+    for key, value in g._store.items():
+        out._store[key] = value
+    return out
