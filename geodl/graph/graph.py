@@ -144,6 +144,23 @@ class Graph(Data):
         return super().num_edges
 
     @property
+    def num_nodes(self) -> int | None:
+        return super().num_nodes
+
+    @num_nodes.setter
+    def num_nodes(self, value: int | None):
+        s = self.structure
+        if s is not None and value != s.num_nodes:
+            self._drop_structure("num_nodes")
+        self._store.num_nodes = value
+
+    def __contains__(self, key: str) -> bool:
+        s = self.structure
+        if s is not None and (key == "edge_index" or (key == "edge_type" and s.kind == "grid")):
+            return True  # present, merely not built yet
+        return super().__contains__(key)
+
+    @property
     def batch(self) -> Tensor | None:
         if "batch" in self._store:
             return self._store["batch"]

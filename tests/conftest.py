@@ -1,0 +1,36 @@
+"""Shared test set-up: fixed seeds, a fast hypothesis profile, the shared data folder."""
+
+import os
+import random
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import HealthCheck, settings
+
+settings.register_profile(
+    "geodl", max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow],
+    derandomize=True,
+)
+settings.register_profile("thorough", max_examples=500, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "geodl"))
+
+#: Real raw datasets (see its README.md): ``../shared/data`` beside the repository, or GEODL_SHARED_DATA.
+SHARED_DATA = Path(os.environ.get("GEODL_SHARED_DATA",
+                                  Path(__file__).resolve().parents[1].parent / "shared" / "data"))
+
+
+@pytest.fixture(autouse=True)
+def _seed():
+    random.seed(0)
+    np.random.seed(0)
+    torch.manual_seed(0)
+    yield
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"shared data folder not found at {SHARED_DATA} (set GEODL_SHARED_DATA)")
+    return SHARED_DATA

@@ -1,0 +1,103 @@
+"""Conversions round-trip and keep attributes and the edge convention."""
+
+import networkx as nx
+import numpy as np
+import pytest
+import scipy.sparse as sp
+import torch
+from hypothesis import given
+from torch_geometric.data import Data
+
+from geodl.graph import Graph, grid_graph
+from geodl.graph.convert import from_networkx, from_pyg, from_scipy, to_networkx, to_pyg, to_scipy
+from geodl.graph.matrices import adjacency
+from tests.strategies import graphs
+
+
+def test_karate_club_keeps_attributes_and_weights():
+    G = nx.karate_club_graph()
+    g = from_networkx(G)
+    assert g.num_nodes == 34 and g.num_edges == 2 * 78
+    assert g.club[0] == "Mr. Hi" and g.club[33] == "Officer"
+    assert g.name == "Zachary's Karate Club"  # graph attribute
+    expected = nx.to_numpy_array(G, nodelist=list(G.nodes), weight="weight")
+    np.testing.assert_allclose(adjacency(g, sparse=False).numpy(), expected)
+    H = to_networkx(g)
+    assert type(H) is nx.Graph and H.number_of_edges() == 78
+    assert H.nodes[5]["club"] == G.nodes[5]["club"]
+    assert all(H[u][v]["weight"] == d["weight"] for u, v, d in G.edges(data=True))
+
+
+@given(graphs(multi=False))
+def test_networkx_round_trip(g):
+    H = to_networkx(g)
+    back = from_networkx(H)
+    np.testing.assert_allclose(adjacency(back, sparse=False).numpy(),
+                               adjacency(g, sparse=False).numpy(), atol=1e-12)
+    if g.num_nodes:  # an empty networkx graph has no node to carry x
+        np.testing.assert_allclose(back.x.numpy(), g.x.numpy())
+
+
+def test_directed_graph_stays_directed():
+    g = Graph(edge_index=torch.tensor([[0, 1], [1, 2]]), num_nodes=3, x=torch.eye(3))
+    H = to_networkx(g)
+    assert isinstance(H, nx.DiGraph) and sorted(H.edges) == [(0, 1), (1, 2)]
+    assert H.nodes[1]["x"] == [0.0, 1.0, 0.0]
+    assert isinstance(to_networkx(g, directed=False), nx.Graph)
+
+
+def test_node_names_survive_a_round_trip():
+    G = nx.Graph([("a", "b"), ("b", "c")])
+    g = from_networkx(G)
+    assert g.node_names == ["a", "b", "c"]
+    assert sorted(to_networkx(g).edges) == [("a", "b"), ("b", "c")]
+
+
+def test_structured_graphs_convert_through_their_edges():
+    H = to_networkx(grid_graph(2, 3, kernel_size=3))
+    assert H.number_of_nodes() == 6 and H.number_of_edges() == 6 + 11  # 6 loops; 4 + 3 + 4 pairs
+    assert to_pyg(grid_graph(2, 2)).edge_type.numel() == 16
+
+
+@given(graphs())
+def test_scipy_round_trip_equals_adjacency(g):
+    A = to_scipy(g)
+    assert A.format == "csr"
+    np.testing.assert_allclose(A.toarray(), adjacency(g, sparse=False).numpy(), atol=1e-12)
+    back = from_scipy(A)
+    np.testing.assert_allclose(to_scipy(back).toarray(), A.toarray())
+
+
+def test_from_scipy_accepts_matrices_arrays_and_numpy():
+    dense = np.array([[0, 1.5], [2.0, 0]])
+    for A in [sp.csr_matrix(dense), sp.coo_array(dense), dense]:
+        g = from_scipy(A)
+        assert g.edge_index.tolist() == [[0, 1], [1, 0]]
+        assert g.edge_weight.tolist() == [1.5, 2.0]
+
+
+def test_pyg_round_trip_is_lossless():
+    data = Data(x=torch.randn(4, 2), edge_index=torch.tensor([[0, 1, 2], [1, 2, 3]]),
+                edge_attr=torch.randn(3, 5), y=torch.tensor([1]), train_mask=torch.ones(4).bool())
+    g = from_pyg(data)
+    assert isinstance(g, Graph)
+    back = to_pyg(g)
+    assert type(back) is Data and set(back.keys()) == set(data.keys())
+    for key in data.keys():
+        assert torch.equal(back[key], data[key])
+
+
+@pytest.mark.parametrize("call, exc, match", [
+    (lambda: from_networkx("karate"), TypeError, "G must be a networkx Graph"),
+    (lambda: from_networkx(nx.MultiGraph([(0, 1), (0, 1)])), ValueError, "multigraph"),
+    (lambda: from_scipy(sp.csr_array(np.ones((2, 3)))), ValueError, r"square.*\(2, 3\)"),
+    (lambda: from_scipy([[0, 1]]), TypeError, "A must be a scipy.sparse"),
+    (lambda: from_pyg({"x": 1}), TypeError, "data must be a torch_geometric.data.Data"),
+    (lambda: to_networkx(Graph(x=torch.ones(2, 1)), node_attrs=["y"]), ValueError,
+     "attribute 'y' is not on the graph"),
+    (lambda: from_pyg(Data(edge_index=torch.tensor([[0], [5]]), num_nodes=2)), ValueError,
+     "node id 5"),
+])
+def test_bad_input(call, exc, match):
+    with pytest.raises(exc, match=match):
+        call()
