@@ -16,7 +16,8 @@ settings.register_profile(
 settings.register_profile("thorough", max_examples=500, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "geodl"))
 
-#: Real raw datasets (see its README.md): ``../shared/data`` beside the repository, or GEODL_SHARED_DATA.
+#: Real raw datasets (see their README.md): ``../shared/data`` beside the repository,
+#: or the folder named by GEODL_SHARED_DATA.
 SHARED_DATA = Path(os.environ.get("GEODL_SHARED_DATA",
                                   Path(__file__).resolve().parents[1].parent / "shared" / "data"))
 

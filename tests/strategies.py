@@ -1,4 +1,4 @@
-"""Hypothesis strategies for random graphs: directed, weighted, self-loops, isolated nodes, empty."""
+"""Hypothesis strategies for random graphs: directed, weighted, self-loops, isolated, empty."""
 
 import torch
 from hypothesis import strategies as st

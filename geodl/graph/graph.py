@@ -188,7 +188,8 @@ class Graph(Data):
     def __setitem__(self, key: str, value: Any):
         if key in _STRUCTURAL_KEYS:
             self._drop_structure(key)
-        elif key == "num_nodes" and self.structure is not None and value != self.structure.num_nodes:
+        elif (key == "num_nodes" and self.structure is not None
+              and value != self.structure.num_nodes):
             self._drop_structure(key)
         super().__setitem__(key, value)
 

@@ -71,7 +71,8 @@ class Structure:
         """
         ei, et = self._edges_one()
         if self.batch_size > 1:
-            offset = torch.arange(self.batch_size).repeat_interleave(ei.size(1)) * self.nodes_per_graph
+            offset = torch.arange(self.batch_size).repeat_interleave(ei.size(1))
+            offset = offset * self.nodes_per_graph
             ei = ei.repeat(1, self.batch_size) + offset  # (2, B*E1)
             et = None if et is None else et.repeat(self.batch_size)
         return ei, et

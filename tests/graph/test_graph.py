@@ -1,4 +1,4 @@
-"""The Graph container: PyG compatibility, validation errors, structure tags, generic(), collate()."""
+"""The Graph container: PyG compatibility, validation errors, structure tags, generic, collate."""
 
 import copy
 import pickle
@@ -64,7 +64,8 @@ def test_copy_deepcopy_pickle_keep_structure():
     (dict(x=torch.randn(2, 1), edge_index=torch.tensor([[0], [1]]),
           edge_weight=torch.tensor([float("nan")])), ValueError, r"edge_weight contains 1 NaN"),
     (dict(x=torch.randn(2, 1), edge_index=torch.tensor([[0], [1]]), edge_attr=torch.ones(3, 2)),
-     ValueError, r"edge_attr must have one row per edge: expected size\(0\) == 1 .*got shape \(3, 2\)"),
+     ValueError,
+     r"edge_attr must have one row per edge: expected size\(0\) == 1 .*got shape \(3, 2\)"),
     (dict(x=torch.randn(2, 1), edge_index=torch.tensor([[0], [1]]),
           edge_type=torch.tensor([0.5])), TypeError, r"edge_type must be an integer tensor"),
     (dict(x=torch.randn(2, 1), edge_index=torch.tensor([[0], [1]]),
