@@ -18,7 +18,7 @@ from typing import Literal
 import torch
 from torch import Tensor
 from torch_geometric.data import Data
-from torch_geometric.utils import add_remaining_self_loops, scatter
+from torch_geometric.utils import scatter
 
 from geodl.graph.validation import check_edge_index, check_option
 
@@ -164,10 +164,15 @@ def gcn_norm(g: Data, add_self_loops: bool = True, improved: bool = False,
             [0.0000, 0.4082, 0.5000]])
     """
     edge_index, weight, n = _edge_list(g)
-    if add_self_loops:
-        fill = 2.0 if improved else 1.0
-        edge_index, weight = add_remaining_self_loops(edge_index, weight, fill, n)  # A + I
     row, col = edge_index
+    if add_self_loops:  # A + I: a loop of weight `fill` on every node that has none
+        is_loop = row == col
+        has_loop = torch.zeros(n, dtype=torch.bool)
+        has_loop[row[is_loop]] = True
+        new = (~has_loop).nonzero().view(-1)
+        fill = 2.0 if improved else 1.0
+        row, col = torch.cat([row, new]), torch.cat([col, new])
+        weight = torch.cat([weight, weight.new_full((new.numel(),), fill)])
     d = _inv(scatter(weight, col, dim=0, dim_size=n, reduce="sum"), -0.5)
     value = d[row] * weight * d[col]  # D^-1/2 (A + I) D^-1/2
     return _to_matrix(row, col, value, n, sparse)
