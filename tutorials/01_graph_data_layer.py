@@ -112,7 +112,7 @@ plt.close("all")
 # %%
 n = 16
 cycle = from_networkx(nx.cycle_graph(n))
-pe = laplacian_pe(cycle, k=2).double()  # the two eigenvectors of frequency m = 1
+pe = laplacian_pe(cycle, k=2, dtype=torch.float64)  # the two eigenvectors of frequency m = 1
 pos = torch.arange(n, dtype=torch.float64)
 fourier = torch.stack([torch.cos(2 * torch.pi * pos / n), torch.sin(2 * torch.pi * pos / n)], 1)
 coef = torch.linalg.lstsq(pe, fourier).solution
