@@ -34,7 +34,7 @@ def _demo(args: argparse.Namespace) -> int:
           f"({g.num_edges // 2} friendships)")
     d = degree(g)
     print(f"  degree: min {d.min():.0f}, mean {d.mean():.2f}, max {d.max():.0f}")
-    eig = torch.linalg.eigvalsh(laplacian(g, "sym", sparse=False).double())
+    eig = torch.linalg.eigvalsh(laplacian(g, "sym", sparse=False).double()).clamp(min=0)
     print(f"  normalised Laplacian spectrum: [{eig[0]:.3f}, {eig[-1]:.3f}], "
           f"algebraic connectivity {eig[1]:.4f}")
     hops = shortest_paths(g)

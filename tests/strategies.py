@@ -1,5 +1,6 @@
 """Hypothesis strategies for random graphs: directed, weighted, self-loops, isolated, empty."""
 
+import networkx as nx
 import torch
 from hypothesis import strategies as st
 
@@ -38,3 +39,13 @@ def graphs(draw, min_nodes=0, max_nodes=12, weighted=None, self_loops=True, undi
         kwargs["edge_weight"] = torch.ones(len(edges), dtype=dtype)
     x = torch.randn(n, 3, dtype=dtype)
     return Graph(x=x, edge_index=edge_index, num_nodes=n, **kwargs)
+
+
+def to_nx(g: Graph) -> nx.DiGraph:
+    """The oracle's own DiGraph, edges source -> target, built without geodl's converters."""
+    G = nx.DiGraph()
+    G.add_nodes_from(range(g.num_nodes))
+    weights = g.edge_weight if g.edge_weight is not None else torch.ones(g.edge_index.size(1))
+    for (u, v), w in zip(g.edge_index.t().tolist(), weights.tolist()):
+        G.add_edge(u, v, weight=w)
+    return G

@@ -10,16 +10,7 @@ from torch_geometric.data import Data
 
 from geodl.graph import Graph, generic, grid_graph
 from geodl.graph.centrality import centrality
-from tests.strategies import graphs
-
-
-def to_nx(g: Graph) -> nx.DiGraph:
-    """The oracle's own DiGraph, edges source -> target, built without geodl's converters."""
-    G = nx.DiGraph()
-    G.add_nodes_from(range(g.num_nodes))
-    for (u, v), w in zip(g.edge_index.t().tolist(), g.edge_weight.tolist()):
-        G.add_edge(u, v, weight=w)
-    return G
+from tests.strategies import graphs, to_nx
 
 
 def as_array(values: dict, n: int) -> np.ndarray:

@@ -11,16 +11,7 @@ from torch_geometric.utils import get_laplacian, to_dense_adj
 
 from geodl.graph import Graph, grid_graph
 from geodl.graph.matrices import adjacency, degree, gcn_norm, laplacian
-from tests.strategies import graphs
-
-
-def to_nx(g: Graph) -> nx.DiGraph:
-    """The oracle's own graph, built independently of geodl's converters."""
-    G = nx.DiGraph()
-    G.add_nodes_from(range(g.num_nodes))
-    for (u, v), w in zip(g.edge_index.t().tolist(), g.edge_weight.tolist()):
-        G.add_edge(u, v, weight=w)
-    return G
+from tests.strategies import graphs, to_nx
 
 
 def dense(m: torch.Tensor) -> np.ndarray:

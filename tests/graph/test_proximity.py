@@ -11,14 +11,7 @@ from torch_geometric.utils import k_hop_subgraph as pyg_k_hop_subgraph
 
 from geodl.graph import Graph, path_graph
 from geodl.graph.proximity import k_hop_subgraph, shortest_paths
-from tests.strategies import graphs
-
-
-def to_nx(g: Graph) -> nx.DiGraph:
-    G = nx.DiGraph()
-    G.add_nodes_from(range(g.num_nodes))
-    G.add_edges_from(g.edge_index.t().tolist())
-    return G
+from tests.strategies import graphs, to_nx
 
 
 def nx_distances(G: nx.DiGraph, n: int, cutoff=None) -> np.ndarray:
