@@ -68,7 +68,7 @@ def laplacian_pe(g: Data, k: int, normalization: Literal[None, "sym", "rw"] = "s
     its eigenspace (as in every solver); a batch is one graph, so compute encodings per graph
     (e.g. as a transform) when eigenvalues repeat across graphs.
 
-    **Solvers.** ``"dense"``: ``numpy.linalg.eigh``, O(N^3); ``"auto"`` uses it up to 1000
+    **Solvers.** ``"dense"``: ``numpy.linalg.eigh``, O(N^3); ``"auto"`` uses it up to 300
     nodes (isolated nodes are left out of the problem) or when ``3k >= N``, and
     ``"sparse"`` too when ``N < 2k + 2`` (too small for ARPACK). ``"sparse"``:
     ARPACK (``eigsh``) on a Chebyshev polynomial of the Laplacian, O(E) per product and
