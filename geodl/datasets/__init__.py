@@ -1,0 +1,33 @@
+"""Datasets: loaders of real raw formats and generators of synthetic benchmarks.
+
+Loaders read the raw files PyG and MoleculeNet use from a root folder: the ``root`` argument,
+else ``$GEODL_DATA``, else ``~/.cache/geodl``; files are looked up in ``root/<Name>/raw/`` and
+``root/<Name>/``. A missing file raises ``FileNotFoundError`` naming the path and the official
+URL; ``download=True`` fetches it from there.
+
+- :func:`load_planetoid`: Cora, CiteSeer (one graph, standard split masks).
+- :func:`load_tu`: MUTAG, ENZYMES, PROTEINS (list of graphs, graph labels).
+- :func:`load_moleculenet`: ESOL, FreeSolv, Lipophilicity, BACE, BBBP, HIV, Tox21, ClinTox,
+  SIDER (a :class:`MoleculeDataset` of molecular graphs).
+- :func:`load_karate`: Zachary's karate club with its two factions.
+- :func:`make_cluster`, :func:`make_pattern`: Benchmarking-GNNs SBM sets, regenerated.
+"""
+
+from geodl.datasets._files import data_root
+from geodl.datasets.karate import load_karate
+from geodl.datasets.moleculenet import (
+    MOLECULENET,
+    MoleculeDataset,
+    SkippedMolecule,
+    load_moleculenet,
+)
+from geodl.datasets.planetoid import load_planetoid
+from geodl.datasets.sbm import make_cluster, make_pattern
+from geodl.datasets.tu import load_tu
+
+__all__ = [
+    "data_root",
+    "load_planetoid", "load_tu", "load_moleculenet", "load_karate",
+    "make_cluster", "make_pattern",
+    "MoleculeDataset", "SkippedMolecule", "MOLECULENET",
+]
