@@ -1,0 +1,15 @@
+"""The message-passing core and the layers built on it.
+
+:func:`propagate` is geodl's one definition of message passing (gather -> edge update ->
+aggregate -> node update -> global update); every layer here is a configuration of it and says
+which in its docstring.
+"""
+
+from geodl.nn.gat_conv import GATConv
+from geodl.nn.gcn_conv import GCNConv
+from geodl.nn.gin_conv import GINConv, GINEConv
+from geodl.nn.message_passing import propagate
+from geodl.nn.readout import AttentionReadout, readout
+
+__all__ = ["propagate", "GCNConv", "GINConv", "GINEConv", "GATConv", "readout",
+           "AttentionReadout"]

@@ -1,0 +1,98 @@
+"""Graph attention (Velickovic et al. 2018): softmax-aggregated message passing, multi-head."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+from torch_geometric.utils import add_self_loops, remove_self_loops
+
+from geodl.nn.message_passing import propagate
+
+__all__ = ["GATConv"]
+
+
+class GATConv(nn.Module):
+    r"""The graph attentional operator from `"Graph Attention Networks"
+    <https://arxiv.org/abs/1710.10903>`_.
+
+    Matrix form, per head :math:`h`, with the attention matrix :math:`\mathrm{A}^{(h)}` indexed
+    ``[source, target]`` (each column a softmax over the sources of that target):
+
+    .. math::
+        X'^{(h)} = \mathrm{A}^{(h)\top} X W^{(h)}
+
+    Node-wise, over the incoming edges ``j -> i`` (plus the self-loop ``i -> i``):
+
+    .. math::
+        x'_i = \big\Vert_{h=1}^{H} \sum_{j \in \mathcal{N}(i) \cup \{i\}}
+               \alpha^{(h)}_{ji} W^{(h)} x_j + b, \qquad
+        \alpha^{(h)}_{ji} = \mathrm{softmax}_{j}\Big(\mathrm{LeakyReLU}\big(
+               a_{src}^{(h)\top} W^{(h)} x_j + a_{dst}^{(h)\top} W^{(h)} x_i\big)\Big)
+
+    (heads concatenated, or averaged with ``concat=False``). **Configuration of**
+    :func:`~geodl.nn.propagate`: message ``W x_j`` per head, ``aggregate="softmax"`` with
+    logits :math:`\mathrm{LeakyReLU}(s_j + t_i)`, dropout on :math:`\alpha`. Equal to PyG's
+    ``GATConv`` with the same ``lin``, ``att_src``, ``att_dst`` and ``bias`` (same names).
+
+    Args:
+        in_channels: size of each input feature :math:`F_{in}`.
+        out_channels: size of each head's output :math:`C`.
+        heads: number of attention heads :math:`H`.
+        concat: concatenate the heads (``H * C`` outputs) or average them (``C`` outputs).
+        negative_slope: slope of the LeakyReLU on the logits.
+        dropout: dropout probability on the attention coefficients (training only).
+        add_self_loops: replace existing self-loops by one self-loop per node, as PyG.
+        bias: learn an additive bias.
+
+    Shapes:
+        - x ``(N, F_in)``, edge_index ``(2, E)``
+        - out ``(N, H * C)`` if ``concat`` else ``(N, C)``
+
+    >>> conv = GATConv(4, 2, heads=3)
+    >>> conv(torch.randn(5, 4), torch.tensor([[0, 1], [1, 2]])).shape
+    torch.Size([5, 6])
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, heads: int = 1, concat: bool = True,
+                 negative_slope: float = 0.2, dropout: float = 0.0, add_self_loops: bool = True,
+                 bias: bool = True):
+        super().__init__()
+        self.in_channels, self.out_channels, self.heads = in_channels, out_channels, heads
+        self.concat, self.negative_slope, self.dropout = concat, negative_slope, dropout
+        self.add_self_loops = add_self_loops
+        self.lin = nn.Linear(in_channels, heads * out_channels, bias=False)
+        self.att_src = nn.Parameter(torch.empty(1, heads, out_channels))
+        self.att_dst = nn.Parameter(torch.empty(1, heads, out_channels))
+        width = heads * out_channels if concat else out_channels
+        self.bias = nn.Parameter(torch.empty(width)) if bias else None
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        nn.init.xavier_uniform_(self.lin.weight)  # glorot, as PyG
+        nn.init.xavier_uniform_(self.att_src)
+        nn.init.xavier_uniform_(self.att_dst)
+        if self.bias is not None:
+            nn.init.zeros_(self.bias)
+
+    def forward(self, x: Tensor, edge_index: Tensor) -> Tensor:
+        H, C = self.heads, self.out_channels
+        n = x.size(0)
+        h = self.lin(x).view(n, H, C)  # (N, H, C)
+        s = (h * self.att_src).sum(-1)  # (N, H) source score a_src . W x_j
+        t = (h * self.att_dst).sum(-1)  # (N, H) target score a_dst . W x_i
+        if self.add_self_loops:
+            edge_index, _ = remove_self_loops(edge_index)
+            edge_index, _ = add_self_loops(edge_index, num_nodes=n)
+        src, dst = edge_index
+        logits = F.leaky_relu(s[src] + t[dst], self.negative_slope)  # (E, H)
+        out = propagate(h, edge_index, aggregate="softmax", attention=logits,
+                        attention_dropout=self.dropout, training=self.training,
+                        num_nodes=n)  # (N, H, C)
+        out = out.reshape(n, H * C) if self.concat else out.mean(dim=1)  # (N, H*C) or (N, C)
+        if self.bias is not None:
+            out = out + self.bias
+        return out
+
+    def extra_repr(self) -> str:
+        return f"{self.in_channels}, {self.out_channels}, heads={self.heads}"

@@ -1,0 +1,125 @@
+r"""The one definition of message passing in geodl; every layer is a configuration of it.
+
+A graph-network block (Battaglia et al. 2018, https://arxiv.org/abs/1806.01261; written as one
+function like DeepMind jraph's ``GraphNetwork``) in five steps, with ``edge_index[0]`` the source
+``j`` and ``edge_index[1]`` the target ``i`` of every edge, messages flowing ``j -> i``:
+
+1. gather      :math:`x_j, x_i` for every edge ``j -> i``
+2. edge update :math:`m_{ji} = w_{ji}\,\phi(x_j, x_i, e_{ji})` (default :math:`\phi = x_j`,
+   ``w = 1``)
+3. aggregate   :math:`a_i = \bigoplus_{j \in \mathcal{N}(i)} m_{ji}`, with
+   :math:`\bigoplus` = sum, mean or max, or softmax attention
+   :math:`a_i = \sum_j \alpha_{ji} m_{ji}`,
+   :math:`\alpha_{ji} = \mathrm{softmax}_{j \in \mathcal{N}(i)}(s_{ji})` over the incoming edges
+4. node update :math:`x'_i = \gamma(x_i, a_i)` (default :math:`x'_i = a_i`)
+5. global      :math:`u' = \rho(\mathrm{pool}_{i \in G} x'_i, u)` per graph, from a ``batch`` vector
+
+Nodes without incoming edges aggregate to zero for every reduction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Literal
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+from torch_geometric.utils import scatter, softmax
+
+from geodl.graph.validation import check_edge_index, check_option
+
+__all__ = ["propagate"]
+
+Aggregate = Literal["sum", "mean", "max", "softmax"]
+MessageFn = Callable[[Tensor, Tensor, "Tensor | None"], Tensor]
+
+
+def _broadcast(w: Tensor, like: Tensor) -> Tensor:
+    """Append singleton dims to a per-edge tensor so it multiplies ``like``: (E, H) -> (E, H, 1)."""
+    return w.view(*w.shape, *([1] * (like.dim() - w.dim())))
+
+
+def propagate(
+    x: Tensor,
+    edge_index: Tensor,
+    *,
+    message: MessageFn | None = None,
+    aggregate: Aggregate = "sum",
+    edge_attr: Tensor | None = None,
+    edge_weight: Tensor | None = None,
+    attention: Tensor | MessageFn | None = None,
+    attention_dropout: float = 0.0,
+    training: bool = False,
+    update: Callable[[Tensor, Tensor], Tensor] | None = None,
+    num_nodes: int | None = None,
+    global_update: Callable[[Tensor, Tensor | None], Tensor] | None = None,
+    u: Tensor | None = None,
+    batch: Tensor | None = None,
+    global_aggregate: Literal["sum", "mean", "max"] = "mean",
+) -> Tensor | tuple[Tensor, Tensor]:
+    r"""Gather -> edge update -> aggregate at the target -> node update -> global update.
+
+    Args:
+        x: node features, ``x[j]`` is sent along every edge leaving ``j``.
+        edge_index: ``(2, E)``; row 0 = source ``j``, row 1 = target ``i``.
+        message: :math:`\phi(x_j, x_i, e_{ji}) \to m_{ji}`; default ``x_j``.
+        aggregate: ``"sum"``, ``"mean"``, ``"max"`` or ``"softmax"`` (attention-weighted sum).
+        edge_attr: per-edge features :math:`e_{ji}`, handed to ``message`` and ``attention``.
+        edge_weight: ``(E,)`` or ``(E, H)`` scalars multiplying each message.
+        attention: softmax aggregation only: the logits :math:`s_{ji}`, ``(E,)`` or ``(E, H)``,
+            or a function ``(x_j, x_i, edge_attr) -> logits``.
+        attention_dropout: dropout probability on :math:`\alpha` (applied when ``training``).
+        training: whether dropout is active (pass ``self.training``).
+        update: :math:`\gamma(x_i, a_i) \to x'_i`; default ``a_i``.
+        num_nodes: number of nodes ``N`` (default ``x.size(0)``).
+        global_update: :math:`\rho(\text{pooled}, u) \to u'`; when given, return ``(x', u')``.
+        u: graph-level features ``(B, G)`` handed to ``global_update`` (or ``None``).
+        batch: ``(N,)`` graph id of every node for the global pooling (default: one graph).
+        global_aggregate: how nodes are pooled per graph before ``global_update``.
+
+    Shapes:
+        - x ``(N, *)``, edge_index ``(2, E)``, messages ``(E, *)``, edge_weight ``(E,)``/``(E, H)``
+        - out ``(N, *)``, or ``((N, *), (B, *))`` with ``global_update``
+
+    >>> x = torch.tensor([[1.0], [2.0], [4.0]])
+    >>> edge_index = torch.tensor([[0, 1, 2], [2, 2, 0]])  # 0 -> 2, 1 -> 2, 2 -> 0
+    >>> propagate(x, edge_index, aggregate="sum").view(-1)
+    tensor([4., 0., 3.])
+    >>> propagate(x, edge_index, aggregate="softmax", attention=torch.zeros(3)).view(-1)
+    tensor([4.0000, 0.0000, 1.5000])
+    """
+    check_option(aggregate, ["sum", "mean", "max", "softmax"], "aggregate")
+    n = x.size(0) if num_nodes is None else num_nodes
+    check_edge_index(edge_index, n)
+    src, dst = edge_index
+    # 1. gather: the source and target features of every edge, (E, *) each
+    x_j, x_i = x.index_select(0, src), x.index_select(0, dst)
+    # 2. edge update
+    m = x_j if message is None else message(x_j, x_i, edge_attr)  # (E, *)
+    if edge_weight is not None:
+        m = m * _broadcast(edge_weight, m)
+    # 3. aggregate at the target
+    if aggregate == "softmax":
+        if attention is None:
+            raise ValueError("aggregate='softmax' needs attention logits: pass attention= "
+                             "an (E,) or (E, H) tensor or a function (x_j, x_i, edge_attr).")
+        logits = attention(x_j, x_i, edge_attr) if callable(attention) else attention
+        alpha = softmax(logits, dst, num_nodes=n, dim=0)  # (E,) or (E, H), sums to 1 per target
+        alpha = F.dropout(alpha, p=attention_dropout, training=training)
+        m = m * _broadcast(alpha, m)
+    elif attention is not None:
+        raise ValueError(f"attention logits are only used with aggregate='softmax', "
+                         f"got aggregate={aggregate!r}.")
+    reduce = "sum" if aggregate == "softmax" else aggregate
+    a = scatter(m, dst, dim=0, dim_size=n, reduce=reduce)  # (N, *)
+    # 4. node update
+    out = a if update is None else update(x, a)
+    if global_update is None:
+        return out
+    # 5. global update: pool the nodes of each graph, then update the graph features
+    if batch is None:
+        batch = torch.zeros(out.size(0), dtype=torch.long, device=out.device)
+    size = u.size(0) if u is not None else (int(batch.max()) + 1 if batch.numel() else 1)
+    pooled = scatter(out, batch, dim=0, dim_size=size, reduce=global_aggregate)  # (B, *)
+    return out, global_update(pooled, u)

@@ -1,0 +1,23 @@
+"""Property checks shipped with geodl, for its own layers and for yours (as e3nn ships
+``assert_equivariant``): permutation equivariance, agreement with a dense formula, a batch of
+graphs computing the same as a loop over them, and fast paths equal to the generic path.
+
+Run them in float64 (``layer.double()``, ``x.double()``) with the layer in ``eval()`` mode so
+that dropout is off; the default tolerances are float64 round-off.
+"""
+
+from geodl.testing.checks import (
+    assert_batch_equals_loop,
+    assert_fast_path_matches,
+    assert_matches_dense,
+    assert_permutation_equivariant,
+    assert_permutation_invariant,
+)
+
+__all__ = [
+    "assert_permutation_equivariant",
+    "assert_permutation_invariant",
+    "assert_matches_dense",
+    "assert_batch_equals_loop",
+    "assert_fast_path_matches",
+]

@@ -1,0 +1,33 @@
+"""Small float64 graphs every layer is tested on: directed, weighted, isolated node, self-loop,
+parallel edges, empty, and a batch of graphs."""
+
+import torch
+from torch_geometric.data import Batch, Data
+
+F_IN = 3
+
+
+def _graph(n: int, edges: list[tuple[int, int]], weighted: bool, seed: int) -> Data:
+    gen = torch.Generator().manual_seed(seed)
+    edge_index = torch.tensor(edges, dtype=torch.long).t().reshape(2, -1)
+    e = edge_index.size(1)
+    w = (torch.rand(e, generator=gen, dtype=torch.float64) * 2 + 0.1 if weighted
+         else torch.ones(e, dtype=torch.float64))
+    return Data(x=torch.randn(n, F_IN, generator=gen, dtype=torch.float64),
+                edge_index=edge_index, edge_weight=w,
+                edge_attr=torch.randn(e, 2, generator=gen, dtype=torch.float64), num_nodes=n)
+
+
+def cases() -> dict[str, Data]:
+    """Named test graphs (fresh tensors each call)."""
+    directed = _graph(5, [(0, 1), (1, 2), (2, 0), (3, 1), (0, 3)], False, 1)
+    weighted = _graph(5, [(0, 1), (1, 0), (1, 2), (2, 1), (2, 3), (4, 3), (3, 3)], True, 2)
+    isolated = _graph(6, [(0, 1), (1, 2), (2, 1), (1, 1), (0, 1)], True, 3)  # 3, 4, 5 isolated
+    empty = _graph(0, [], True, 4)
+    no_edges = _graph(3, [], True, 5)
+    batched = Batch.from_data_list([directed, weighted, isolated, no_edges])
+    return {"directed": directed, "weighted": weighted, "isolated": isolated, "empty": empty,
+            "no_edges": no_edges, "batched": batched}
+
+
+NAMES = list(cases())

@@ -1,0 +1,141 @@
+"""One battery over every public layer of geodl.nn (scikit-learn's parametrize_with_checks):
+permutation equivariance on random graphs, batch == loop, and gradcheck in float64."""
+
+import inspect
+
+import pytest
+import torch
+from hypothesis import given, settings
+from torch import nn
+from torch.func import functional_call
+
+import geodl.nn
+from geodl.nn import GATConv, GCNConv, GINConv, GINEConv, propagate
+from geodl.testing import (
+    assert_batch_equals_loop,
+    assert_permutation_equivariant,
+    assert_permutation_invariant,
+)
+from tests.nn.cases import cases
+from tests.strategies import graphs
+
+F_IN = 3  # tests.strategies.graphs draws 3 node features
+
+
+def _mlp():
+    return nn.Sequential(nn.Linear(F_IN, 4), nn.Tanh(), nn.Linear(4, 2))
+
+
+class _Propagate(nn.Module):
+    """propagate itself, with a message, softmax aggregation and a node update, as a layer."""
+
+    def __init__(self):
+        super().__init__()
+        self.lin = nn.Linear(2 * F_IN, F_IN)
+        self.att = nn.Linear(F_IN, 1)
+
+    def forward(self, x, edge_index, edge_weight):
+        return propagate(x, edge_index, edge_weight=edge_weight, aggregate="softmax",
+                         message=lambda x_j, x_i, e: self.lin(torch.cat([x_j, x_i], -1)),
+                         attention=lambda x_j, x_i, e: self.att(x_j * x_i).squeeze(-1),
+                         update=lambda x, a: x + a.tanh())
+
+
+# name -> (factory, per-edge inputs the layer takes besides x and edge_index)
+LAYERS = {
+    "GCNConv": (lambda: GCNConv(F_IN, 2), ("edge_weight",)),
+    "GCNConv-generic": (lambda: _Generic(GCNConv(F_IN, 2, improved=True)), ("edge_weight",)),
+    "GINConv": (lambda: GINConv(_mlp(), eps=0.2, train_eps=True), ()),
+    "GINEConv": (lambda: GINEConv(_mlp(), edge_dim=2), ("edge_attr",)),
+    "GATConv": (lambda: GATConv(F_IN, 2, heads=2), ()),
+    "GATConv-mean": (lambda: GATConv(F_IN, 2, heads=2, concat=False, add_self_loops=False), ()),
+    "propagate": (_Propagate, ("edge_weight",)),
+}
+READOUTS = {"AttentionReadout": lambda: geodl.nn.AttentionReadout(nn.Linear(F_IN, 1), _mlp())}
+
+
+class _Generic(nn.Module):
+    def __init__(self, conv):
+        super().__init__()
+        self.conv = conv
+
+    def forward(self, x, edge_index, edge_weight=None):
+        return self.conv(x, edge_index, edge_weight, fast=False)
+
+
+def _make(name):
+    torch.manual_seed(0)
+    factory, keys = LAYERS[name]
+    return factory().double().eval(), keys
+
+
+def _edge_inputs(g, keys):
+    out = {}
+    for key in keys:
+        if key == "edge_attr":
+            gen = torch.Generator().manual_seed(g.num_edges)
+            out[key] = torch.randn(g.num_edges, 2, generator=gen, dtype=torch.float64)
+        else:
+            out[key] = g[key]
+    return out
+
+
+def test_every_public_layer_is_covered():
+    public = {name for name in geodl.nn.__all__
+              if inspect.isclass(getattr(geodl.nn, name))
+              and issubclass(getattr(geodl.nn, name), nn.Module)}
+    covered = {name.split("-")[0] for name in LAYERS} | set(READOUTS)
+    assert public <= covered, f"add {sorted(public - covered)} to LAYERS in test_common.py"
+
+
+@pytest.mark.parametrize("name", list(LAYERS))
+@settings(max_examples=10, deadline=None)
+@given(g=graphs(max_nodes=8))
+def test_permutation_equivariant(name, g):
+    layer, keys = _make(name)
+    assert_permutation_equivariant(layer, g.x, g.edge_index, **_edge_inputs(g, keys))
+
+
+@pytest.mark.parametrize("name", list(READOUTS))
+@settings(max_examples=10, deadline=None)
+@given(g=graphs(min_nodes=1, max_nodes=8))
+def test_readout_permutation_invariant(name, g):
+    torch.manual_seed(0)
+    pool = READOUTS[name]().double()
+    batch = torch.arange(g.num_nodes) % 2  # two graphs, interleaved
+    assert_permutation_invariant(pool, g.x, batch)
+
+
+@pytest.mark.parametrize("name", list(LAYERS))
+def test_batch_equals_loop(name):
+    layer, keys = _make(name)
+    c = cases()
+    for g in c.values():
+        g.edge_attr = _edge_inputs(g, ("edge_attr",))["edge_attr"]
+    assert_batch_equals_loop(layer, [c["directed"], c["weighted"], c["isolated"]],
+                             edge_keys=keys)
+
+
+@pytest.mark.parametrize("name", list(LAYERS))
+def test_gradcheck(name):
+    """Gradients wrt the node features and every parameter, float64 finite differences."""
+    layer, keys = _make(name)
+    g = cases()["isolated"]  # parallel edge, self-loop, isolated nodes
+    x = g.x.clone().requires_grad_()
+    edge = _edge_inputs(g, keys)
+    names = [n for n, _ in layer.named_parameters()]
+    params = [p.detach().clone().requires_grad_() for p in layer.parameters()]
+
+    def f(x, *params):
+        return functional_call(layer, dict(zip(names, params)), (x, g.edge_index), edge)
+
+    assert torch.autograd.gradcheck(f, (x, *params))
+
+
+@pytest.mark.parametrize("name", ["GCNConv", "GCNConv-generic"])
+def test_gradcheck_gcn_edge_weight(name):
+    """Both paths differentiate through the normalisation into the edge weights."""
+    layer, _ = _make(name)
+    g = cases()["weighted"]
+    w = g.edge_weight.clone().requires_grad_()
+    assert torch.autograd.gradcheck(lambda w: layer(g.x, g.edge_index, w), (w,))

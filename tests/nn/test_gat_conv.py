@@ -1,0 +1,59 @@
+import pytest
+import torch
+import torch_geometric.nn as pyg_nn
+
+from geodl.nn import GATConv
+from geodl.testing import assert_batch_equals_loop, assert_matches_dense
+from tests.nn.cases import F_IN, NAMES, cases
+
+TOL = {"rtol": 0.0, "atol": 1e-10}
+
+
+def _pair(**kwargs):
+    ours = GATConv(F_IN, 4, **kwargs).double()
+    theirs = pyg_nn.GATConv(F_IN, 4, **kwargs).double()
+    if ours.bias is not None:
+        torch.nn.init.normal_(ours.bias)
+    theirs.load_state_dict(ours.state_dict())  # same names: lin, att_src, att_dst, bias
+    return ours.eval(), theirs.eval()
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("options", [
+    {}, {"heads": 3}, {"heads": 2, "concat": False}, {"add_self_loops": False},
+    {"negative_slope": 0.5, "bias": False}])
+def test_equals_pyg(name, options):
+    g = cases()[name]
+    ours, theirs = _pair(**options)
+    out = ours(g.x, g.edge_index)
+    heads = options.get("heads", 1)
+    assert out.shape == (g.num_nodes, 4 * heads if options.get("concat", True) else 4)
+    if g.num_nodes:
+        torch.testing.assert_close(out, theirs(g.x, g.edge_index), **TOL)
+
+
+def test_matches_dense_attention():
+    g = cases()["directed"]  # no self-loops given: one is added per node
+    conv = GATConv(F_IN, 2, heads=1, bias=False).double()
+
+    def dense(x, A):
+        h = conv.lin(x)  # (N, C)
+        s, t = h @ conv.att_src[0, 0], h @ conv.att_dst[0, 0]  # (N,), (N,)
+        logits = torch.nn.functional.leaky_relu(s[:, None] + t[None, :], 0.2)  # [source, target]
+        mask = (A + torch.eye(len(x), dtype=x.dtype)) > 0
+        alpha = logits.masked_fill(~mask, float("-inf")).softmax(dim=0)  # over sources
+        return alpha.T @ h
+
+    assert_matches_dense(conv, g.x, g.edge_index, dense)
+
+
+def test_batch_and_dropout():
+    c = cases()
+    conv = GATConv(F_IN, 2, heads=2, dropout=0.5).double().eval()
+    assert_batch_equals_loop(conv, [c["directed"], c["weighted"], c["isolated"]])
+    conv.train()
+    torch.manual_seed(0)
+    a = conv(c["weighted"].x, c["weighted"].edge_index)
+    torch.manual_seed(1)
+    b = conv(c["weighted"].x, c["weighted"].edge_index)
+    assert not torch.allclose(a, b)  # attention dropout is active in training

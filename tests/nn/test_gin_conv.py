@@ -1,0 +1,68 @@
+import pytest
+import torch
+import torch_geometric.nn as pyg_nn
+from torch import nn
+
+from geodl.nn import GINConv, GINEConv
+from geodl.testing import assert_batch_equals_loop, assert_matches_dense
+from tests.nn.cases import F_IN, NAMES, cases
+
+TOL = {"rtol": 0.0, "atol": 1e-10}
+
+
+def _mlp():
+    return nn.Sequential(nn.Linear(F_IN, 8), nn.ReLU(), nn.Linear(8, 4)).double()
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("eps, train_eps", [(0.0, False), (0.3, True)])
+def test_gin_equals_pyg(name, eps, train_eps):
+    g = cases()[name]
+    mlp = _mlp()
+    ours = GINConv(mlp, eps=eps, train_eps=train_eps).double()
+    theirs = pyg_nn.GINConv(mlp, eps=eps, train_eps=train_eps).double()
+    torch.testing.assert_close(ours(g.x, g.edge_index), theirs(g.x, g.edge_index), **TOL)
+    assert isinstance(ours.eps, nn.Parameter) == train_eps
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("edge_dim", [None, 2])
+def test_gine_equals_pyg(name, edge_dim):
+    g = cases()[name]
+    edge_attr = g.edge_attr if edge_dim else torch.randn(g.num_edges, F_IN, dtype=torch.float64)
+    mlp = _mlp()
+    ours = GINEConv(mlp, eps=0.1, train_eps=True, edge_dim=edge_dim).double()
+    theirs = pyg_nn.GINEConv(mlp, eps=0.1, train_eps=True, edge_dim=edge_dim).double()
+    theirs.load_state_dict(ours.state_dict())  # same parameter names: nn.*, eps, lin.*
+    torch.testing.assert_close(ours(g.x, g.edge_index, edge_attr),
+                               theirs(g.x, g.edge_index, edge_attr), **TOL)
+
+
+def test_gin_matches_dense_and_batches():
+    g = cases()["isolated"]  # parallel edge and self-loop: each counts once
+    mlp = _mlp()
+    conv = GINConv(mlp, eps=0.5)
+    assert_matches_dense(conv, g.x, g.edge_index, lambda x, A: mlp(1.5 * x + A.T @ x))
+    c = cases()
+    assert_batch_equals_loop(conv, [c["directed"], c["weighted"], c["isolated"]])
+    gine = GINEConv(_mlp(), edge_dim=2).double()
+    assert_batch_equals_loop(gine, [c["directed"], c["isolated"], c["no_edges"]],
+                             edge_keys=("edge_attr",))
+
+
+def test_gine_errors_teach():
+    g = cases()["directed"]
+    with pytest.raises(ValueError, match="pass edge_dim=2"):
+        GINEConv(_mlp()).double()(g.x, g.edge_index, g.edge_attr)
+    with pytest.raises(ValueError, match="needs edge features"):
+        GINEConv(_mlp(), edge_dim=2).double()(g.x, g.edge_index)
+    with pytest.raises(ValueError, match="cannot infer the input width"):
+        GINEConv(nn.ReLU(), edge_dim=2)
+
+
+def test_reset_parameters_restores_eps():
+    conv = GINConv(_mlp(), eps=0.25, train_eps=True)
+    with torch.no_grad():
+        conv.eps.fill_(3.0)
+    conv.reset_parameters()
+    assert conv.eps.detach().item() == 0.25
