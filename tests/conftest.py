@@ -9,6 +9,10 @@ import pytest
 import torch
 from hypothesis import HealthCheck, settings
 
+# One torch thread per process: the suite runs as two pytest-xdist workers on two cores, and
+# more threads per worker only oversubscribe them (the float64 gradchecks slowed 10-30x).
+torch.set_num_threads(1)
+
 settings.register_profile(
     "geodl", max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow],
     derandomize=True,

@@ -5,11 +5,14 @@ aggregate -> node update -> global update); every layer here is a configuration 
 which in its docstring.
 """
 
+from geodl.nn.encodings import DegreeEncoding, LaplacianPE, RandomWalkPE
 from geodl.nn.gat_conv import GATConv
 from geodl.nn.gcn_conv import GCNConv
 from geodl.nn.gin_conv import GINConv, GINEConv
+from geodl.nn.gps_conv import GPSConv
 from geodl.nn.message_passing import propagate
+from geodl.nn.mpnn_conv import MPNNConv
 from geodl.nn.readout import AttentionReadout, readout
 
-__all__ = ["propagate", "GCNConv", "GINConv", "GINEConv", "GATConv", "readout",
-           "AttentionReadout"]
+__all__ = ["propagate", "GCNConv", "GINConv", "GINEConv", "GATConv", "MPNNConv", "GPSConv",
+           "LaplacianPE", "RandomWalkPE", "DegreeEncoding", "readout", "AttentionReadout"]

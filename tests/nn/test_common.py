@@ -10,7 +10,11 @@ from torch import nn
 from torch.func import functional_call
 
 import geodl.nn
+from geodl.graph import Graph, random_walk_pe
 from geodl.nn import GATConv, GCNConv, GINConv, GINEConv, propagate
+from geodl.nn.encodings import DegreeEncoding, LaplacianPE, RandomWalkPE
+from geodl.nn.gps_conv import GPSConv
+from geodl.nn.mpnn_conv import MPNNConv
 from geodl.testing import (
     assert_batch_equals_loop,
     assert_permutation_equivariant,
@@ -24,6 +28,10 @@ F_IN = 3  # tests.strategies.graphs draws 3 node features
 
 def _mlp():
     return nn.Sequential(nn.Linear(F_IN, 4), nn.Tanh(), nn.Linear(4, 2))
+
+
+def _mlp3():
+    return nn.Sequential(nn.Linear(F_IN, 4), nn.Tanh(), nn.Linear(4, F_IN))
 
 
 class _Propagate(nn.Module):
@@ -41,7 +49,34 @@ class _Propagate(nn.Module):
                          update=lambda x, a: x + a.tanh())
 
 
-# name -> (factory, per-edge inputs the layer takes besides x and edge_index)
+class _NodeOutput(nn.Module):
+    """MPNNConv's updated nodes x' (its e' and u' are checked in test_mpnn_conv.py)."""
+
+    def __init__(self, conv):
+        super().__init__()
+        self.conv = conv
+
+    def forward(self, x, edge_index, edge_attr):
+        return self.conv(x, edge_index, edge_attr)[0]
+
+
+class _WithPE(nn.Module):
+    """A PE encoder fed by an equivariant encoding: the random-walk PE of the graph, or the
+    first node features standing in for Laplacian eigenvectors (whose signs are arbitrary)."""
+
+    def __init__(self, encoder, random_walk):
+        super().__init__()
+        self.encoder, self.random_walk = encoder, random_walk
+
+    def forward(self, x, edge_index):
+        k = self.encoder.k
+        pe = (random_walk_pe(Graph(edge_index=edge_index, num_nodes=x.size(0)), k, dtype=x.dtype)
+              if self.random_walk else x[:, :k])
+        return self.encoder(x, pe)
+
+
+# name -> (factory, per-edge inputs the layer takes besides x and edge_index; "batch" is the
+# node -> graph map of a PyG Batch, None for one graph)
 LAYERS = {
     "GCNConv": (lambda: GCNConv(F_IN, 2), ("edge_weight",)),
     "GCNConv-generic": (lambda: _Generic(GCNConv(F_IN, 2, improved=True)), ("edge_weight",)),
@@ -50,6 +85,17 @@ LAYERS = {
     "GATConv": (lambda: GATConv(F_IN, 2, heads=2), ()),
     "GATConv-mean": (lambda: GATConv(F_IN, 2, heads=2, concat=False, add_self_loops=False), ()),
     "propagate": (_Propagate, ("edge_weight",)),
+    "MPNNConv": (lambda: _NodeOutput(MPNNConv(F_IN, 2, 4, global_out_channels=3,
+                                              hidden_channels=5)), ("edge_attr",)),
+    "MPNNConv-max": (lambda: _NodeOutput(MPNNConv(F_IN, 2, 4, hidden_channels=5, aggr="max")),
+                     ("edge_attr",)),
+    "GPSConv": (lambda: GPSConv(F_IN, GINEConv(_mlp3(), edge_dim=2), heads=3, max_distance=2),
+                ("edge_attr", "batch")),
+    "GPSConv-gcn": (lambda: GPSConv(F_IN, GCNConv(F_IN, F_IN), norm="layer_norm"),
+                    ("edge_weight", "batch")),
+    "LaplacianPE": (lambda: _WithPE(LaplacianPE(2, F_IN), random_walk=False), ()),
+    "RandomWalkPE": (lambda: _WithPE(RandomWalkPE(3, 2, mode="concat"), random_walk=True), ()),
+    "DegreeEncoding": (lambda: DegreeEncoding(2, F_IN), ()),
 }
 READOUTS = {"AttentionReadout": lambda: geodl.nn.AttentionReadout(nn.Linear(F_IN, 1), _mlp())}
 
@@ -75,6 +121,8 @@ def _edge_inputs(g, keys):
         if key == "edge_attr":
             gen = torch.Generator().manual_seed(g.num_edges)
             out[key] = torch.randn(g.num_edges, 2, generator=gen, dtype=torch.float64)
+        elif key == "batch":
+            out[key] = g.batch
         else:
             out[key] = g[key]
     return out
@@ -112,8 +160,10 @@ def test_batch_equals_loop(name):
     c = cases()
     for g in c.values():
         g.edge_attr = _edge_inputs(g, ("edge_attr",))["edge_attr"]
-    assert_batch_equals_loop(layer, [c["directed"], c["weighted"], c["isolated"]],
-                             edge_keys=keys)
+    assert_batch_equals_loop(
+        layer, [c["directed"], c["weighted"], c["isolated"]],
+        call=lambda m, g: m(g.x, g.edge_index, **{k: g.batch if k == "batch" else g[k]
+                                                  for k in keys}))
 
 
 @pytest.mark.parametrize("name", list(LAYERS))
