@@ -1,0 +1,54 @@
+"""Tasks: one plain training loop, the tasks it trains, metrics, splits and checkpoints.
+
+- :func:`fit` trains any :class:`Task` and returns a :class:`History`: early stopping on a
+  validation metric, best-weight restoring, learning-rate schedules, per-epoch seeding,
+  atomic checkpoints and resuming.
+- :class:`NodeClassification` (one graph, masks) and :class:`GraphPrediction` (lists of graphs,
+  batched) are the transductive and inductive tasks; :class:`LinkPrediction` trains a graph
+  auto-encoder on an :func:`edge_split`.
+- :mod:`geodl.tasks.metrics`: accuracy, balanced accuracy, precision, recall, F1, confusion
+  matrix, ROC-AUC, average precision, MAE, RMSE (NaN-masked multi-task).
+- :mod:`geodl.tasks.splits`: random, stratified k-fold, Bemis-Murcko scaffold, Planetoid masks.
+"""
+
+from geodl.tasks.checkpoint import load_checkpoint, save_checkpoint
+from geodl.tasks.link import (
+    EdgeSplit,
+    LinkPrediction,
+    edge_split,
+    gae_loss,
+    inner_product_decode,
+)
+from geodl.tasks.loop import History, fit
+from geodl.tasks.metrics import (
+    accuracy,
+    average_precision,
+    balanced_accuracy,
+    confusion_matrix,
+    f1_score,
+    mae,
+    precision,
+    recall,
+    rmse,
+    roc_auc,
+)
+from geodl.tasks.splits import (
+    index_to_mask,
+    mask_to_index,
+    murcko_scaffold,
+    per_class_split,
+    random_split,
+    scaffold_split,
+    stratified_kfold,
+)
+from geodl.tasks.tasks import GraphPrediction, NodeClassification, Task
+
+__all__ = [
+    "fit", "History", "Task", "NodeClassification", "GraphPrediction",
+    "LinkPrediction", "EdgeSplit", "edge_split", "inner_product_decode", "gae_loss",
+    "save_checkpoint", "load_checkpoint",
+    "accuracy", "balanced_accuracy", "precision", "recall", "f1_score", "confusion_matrix",
+    "roc_auc", "average_precision", "mae", "rmse",
+    "random_split", "stratified_kfold", "scaffold_split", "murcko_scaffold",
+    "index_to_mask", "mask_to_index", "per_class_split",
+]

@@ -1,0 +1,245 @@
+"""One plain training loop for every task: :func:`fit`.
+
+Per epoch: seed the RNGs with ``(seed, epoch)``; train on ``task.train_batches()``; evaluate
+``task.evaluate(model, "val")`` without gradients; step the learning-rate schedule; keep the
+best weights by the monitored validation metric; stop after ``patience`` epochs without
+improvement; optionally write a checkpoint. Seeding per epoch makes a run resumed from a
+checkpoint follow exactly the same path as an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import os
+import random
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import torch
+from torch import nn
+
+from geodl.tasks.checkpoint import load_checkpoint, save_checkpoint
+from geodl.tasks.tasks import Task
+
+__all__ = ["History", "fit"]
+
+
+@dataclass
+class History:
+    """Per-epoch record of a :func:`fit` run.
+
+    Attributes:
+        train_loss: mean training loss of each epoch (batches weighted equally).
+        val: validation metric name -> per-epoch values (empty without a validation split).
+        lr: learning rate used in each epoch.
+        time: seconds each epoch took (the only field that differs between equal runs).
+        monitor, mode: the metric early stopping and best-weight selection watch.
+        best_epoch: 0-based epoch with the best monitored value (``None`` before any epoch).
+        stopped_early: whether patience ran out before ``epochs``.
+    """
+
+    train_loss: list[float] = field(default_factory=list)
+    val: dict[str, list[float]] = field(default_factory=dict)
+    lr: list[float] = field(default_factory=list)
+    time: list[float] = field(default_factory=list)
+    monitor: str = "loss"
+    mode: str = "min"
+    best_epoch: int | None = None
+    stopped_early: bool = False
+
+    @property
+    def epochs(self) -> int:
+        return len(self.train_loss)
+
+    @property
+    def best(self) -> float | None:
+        """The best monitored value (``None`` before any epoch)."""
+        if self.best_epoch is None:
+            return None
+        values = self.val.get(self.monitor, self.train_loss)
+        return values[self.best_epoch]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain lists and floats, loadable with ``torch.load(weights_only=True)``."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> History:
+        return cls(**d)
+
+
+def _seed_everything(seed: int) -> None:
+    """Seed torch, Python's ``random`` (PyG's negative sampling) and NumPy."""
+    import numpy as np
+
+    torch.manual_seed(seed)
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+
+
+_MINIMISE = {"loss", "mae", "rmse", "mse"}
+_MAXIMISE = {"acc", "f1", "auc", "ap", "balanced_acc", "precision", "recall"}
+
+
+def _monitor(task, has_val: bool, monitor: str | None, mode: str | None) -> tuple[str, str]:
+    """The monitored metric and its direction: the task's, or inferred from the name."""
+    if not has_val:
+        return monitor or "loss", mode or "min"
+    monitor = monitor or getattr(task, "monitor", "loss")
+    if mode is None:
+        if monitor == getattr(task, "monitor", None):
+            mode = task.mode
+        elif monitor in _MINIMISE or monitor in _MAXIMISE:
+            mode = "min" if monitor in _MINIMISE else "max"
+        else:
+            raise ValueError(f"monitor={monitor!r}: pass mode='min' or mode='max' to say "
+                             "whether it should go down or up.")
+    return monitor, mode
+
+
+def _better(value: float, best: float | None, mode: str) -> bool:
+    if math.isnan(value):
+        return False
+    return best is None or (value < best if mode == "min" else value > best)
+
+
+def _optimizer(name: str, params, lr: float, weight_decay: float) -> torch.optim.Optimizer:
+    if name == "adam":
+        return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
+    if name == "adamw":
+        return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
+    if name == "sgd":
+        return torch.optim.SGD(params, lr=lr, weight_decay=weight_decay, momentum=0.9)
+    raise ValueError(f"optimizer={name!r}; choose 'adam', 'adamw' or 'sgd'.")
+
+
+def _scheduler(name: str | None, optimizer, epochs: int, mode: str, options: dict):
+    if name is None:
+        return None
+    if name == "plateau":
+        return torch.optim.lr_scheduler.ReduceLROnPlateau(
+            optimizer, mode=mode, **{"factor": 0.5, "patience": 10, **options})
+    if name == "cosine":
+        return torch.optim.lr_scheduler.CosineAnnealingLR(
+            optimizer, **{"T_max": epochs, **options})
+    raise ValueError(f"lr_schedule={name!r}; choose None, 'plateau' or 'cosine'.")
+
+
+def fit(model: nn.Module, task: Task, *, epochs: int = 100,
+        optimizer: Literal["adam", "adamw", "sgd"] | torch.optim.Optimizer = "adam",
+        lr: float = 0.01, weight_decay: float = 0.0,
+        monitor: str | None = None, mode: Literal["min", "max"] | None = None,
+        patience: int | None = None, restore_best: bool = True,
+        lr_schedule: Literal["plateau", "cosine"] | None = None,
+        schedule_options: dict[str, Any] | None = None,
+        seed: int = 0, progress: bool = True,
+        checkpoint: str | os.PathLike | None = None, checkpoint_every: int = 1,
+        resume: bool = False) -> History:
+    """Train ``model`` on ``task`` and return its :class:`History`.
+
+    Args:
+        model: the network; trained in place.
+        task: a :class:`~geodl.tasks.Task` (e.g. :class:`~geodl.tasks.NodeClassification`,
+            :class:`~geodl.tasks.GraphPrediction`).
+        epochs: the most epochs to run (counted from 0, including resumed ones).
+        optimizer: ``"adam"``, ``"adamw"``, ``"sgd"`` (momentum 0.9), or a built optimizer.
+        lr, weight_decay: for a named optimizer.
+        monitor, mode: the validation metric (a key of ``task.evaluate``) and ``"min"`` /
+            ``"max"``; default ``task.monitor`` / ``task.mode``. ``mode`` is inferred for
+            ``loss``, ``mae``, ``rmse`` (min) and ``acc``, ``f1``, ``auc``, ``ap`` (max).
+            Without a validation split the training loss is monitored (``"min"``).
+        patience: stop after this many epochs without improvement; ``None`` never stops.
+        restore_best: load the best epoch's weights at the end.
+        lr_schedule: ``None``, ``"plateau"`` (``ReduceLROnPlateau`` on the monitored metric,
+            factor 0.5, patience 10) or ``"cosine"`` (``CosineAnnealingLR``, ``T_max=epochs``);
+            ``schedule_options`` override those keyword arguments.
+        seed: torch, Python's ``random`` and NumPy are seeded with ``seed`` and the epoch at the
+            start of every epoch, so the same seed gives the same numbers on CPU (dropout,
+            shuffling, negative sampling) and resumed runs match.
+        progress: show a tqdm bar with the live loss and validation metrics.
+        checkpoint: file to save model, optimizer, schedule, best weights and history to every
+            ``checkpoint_every`` epochs and at the end (atomically).
+        resume: continue from ``checkpoint`` if that file exists.
+
+    Returns:
+        the :class:`History`; ``history.best_epoch`` is the epoch whose weights the model holds
+        when ``restore_best`` is set.
+    """
+    from tqdm import tqdm
+
+    params = [p for p in model.parameters() if p.requires_grad]
+    opt = (optimizer if isinstance(optimizer, torch.optim.Optimizer)
+           else _optimizer(optimizer, params, lr, weight_decay))
+    has_val = task.has_split("val") if hasattr(task, "has_split") else True
+    monitor, mode = _monitor(task, has_val, monitor, mode)
+    if mode not in ("min", "max"):
+        raise ValueError(f"mode={mode!r}; choose 'min' or 'max'.")
+    sched = _scheduler(lr_schedule, opt, epochs, mode, schedule_options or {})
+    history = History(monitor=monitor, mode=mode)
+    best_value, best_state, start = None, None, 0
+
+    if resume and checkpoint is not None and Path(checkpoint).exists():
+        state = load_checkpoint(checkpoint)
+        model.load_state_dict(state["model"])
+        opt.load_state_dict(state["optimizer"])
+        if sched is not None and state.get("scheduler") is not None:
+            sched.load_state_dict(state["scheduler"])
+        history = History.from_dict(state["history"])
+        best_state = state.get("best_state")
+        best_value = history.best
+        start = state["epoch"] + 1
+        if history.stopped_early:
+            start = epochs
+
+    def save(epoch: int) -> None:
+        save_checkpoint(checkpoint, model, opt, epoch, history,
+                        scheduler=sched.state_dict() if sched is not None else None,
+                        best_state=best_state)
+
+    bar = tqdm(range(start, epochs), disable=not progress, desc="fit", leave=False)
+    for epoch in bar:
+        tic = time.perf_counter()
+        _seed_everything(seed * 1_000_003 + epoch)
+        model.train()
+        losses = []
+        for batch in task.train_batches():
+            opt.zero_grad()
+            loss = task.train_step(model, batch)
+            loss.backward()
+            opt.step()
+            losses.append(float(loss.detach()))
+        history.train_loss.append(sum(losses) / max(len(losses), 1))
+        history.lr.append(float(opt.param_groups[0]["lr"]))
+        if has_val:
+            model.eval()
+            with torch.no_grad():
+                for key, value in task.evaluate(model, "val").items():
+                    history.val.setdefault(key, []).append(float(value))
+        value = history.val[monitor][-1] if has_val else history.train_loss[-1]
+        if isinstance(sched, torch.optim.lr_scheduler.ReduceLROnPlateau):
+            sched.step(value)
+        elif sched is not None:
+            sched.step()
+        if _better(value, best_value, mode):
+            best_value, history.best_epoch = value, epoch
+            best_state = copy.deepcopy(model.state_dict())
+        history.time.append(time.perf_counter() - tic)
+        if progress:
+            bar.set_postfix({"train_loss": f"{history.train_loss[-1]:.4g}",
+                             **{f"val_{k}": f"{v[-1]:.4g}" for k, v in history.val.items()}})
+        stop = (patience is not None and history.best_epoch is not None
+                and epoch - history.best_epoch >= patience)
+        history.stopped_early = stop
+        if checkpoint is not None and (stop or (epoch + 1) % checkpoint_every == 0
+                                       or epoch + 1 == epochs):
+            save(epoch)
+        if stop:
+            break
+    bar.close()
+    if restore_best and best_state is not None:
+        model.load_state_dict(best_state)
+    return history
+
