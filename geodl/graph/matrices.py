@@ -163,6 +163,14 @@ def gcn_norm(g: Data, add_self_loops: bool = True, improved: bool = False,
             [0.4082, 0.3333, 0.4082],
             [0.0000, 0.4082, 0.5000]])
     """
+    row, col, value, n = _gcn_norm_entries(g, add_self_loops, improved)
+    return _to_matrix(row, col, value, n, sparse)
+
+
+def _gcn_norm_entries(g: Data, add_self_loops: bool = True,
+                      improved: bool = False) -> tuple[Tensor, Tensor, Tensor, int]:
+    """``(row, col, value, N)``: the entries of :func:`gcn_norm`'s matrix, unsorted, so a layer
+    can assemble the matrix or its transpose with one sort."""
     edge_index, weight, n = _edge_list(g)
     row, col = edge_index
     if add_self_loops:  # A + I: a loop of weight `fill` on every node that has none
@@ -175,4 +183,4 @@ def gcn_norm(g: Data, add_self_loops: bool = True, improved: bool = False,
         weight = torch.cat([weight, weight.new_full((new.numel(),), fill)])
     d = _inv(scatter(weight, col, dim=0, dim_size=n, reduce="sum"), -0.5)
     value = d[row] * weight * d[col]  # D^-1/2 (A + I) D^-1/2
-    return _to_matrix(row, col, value, n, sparse)
+    return row, col, value, n

@@ -7,7 +7,7 @@ from torch import Tensor, nn
 from torch_geometric.data import Data
 
 from geodl.graph.graph import Graph
-from geodl.graph.matrices import gcn_norm
+from geodl.graph.matrices import _gcn_norm_entries, _to_matrix, gcn_norm
 from geodl.nn.message_passing import propagate
 
 __all__ = ["GCNConv"]
@@ -20,6 +20,20 @@ def _edges(edge_index: Tensor | Data, edge_weight: Tensor | None) -> tuple[Tenso
         weight = g.edge_weight if "edge_weight" in g else None
         return g.edge_index, weight if edge_weight is None else edge_weight
     return edge_index, edge_weight
+
+
+class _TransposedSpMM(torch.autograd.Function):
+    """``A_t @ h`` with ``A_t`` and its transpose ``A`` both CSR: torch would otherwise convert
+    (sort) a transposed CSR matrix in every backward pass. Used when ``A_t`` needs no gradient."""
+
+    @staticmethod
+    def forward(ctx, a_t: Tensor, a: Tensor, h: Tensor) -> Tensor:
+        ctx.a = a
+        return a_t @ h  # (N, F)
+
+    @staticmethod
+    def backward(ctx, grad: Tensor):
+        return None, None, ctx.a @ grad  # d(A^T h)/dh^T grad = A grad
 
 
 class GCNConv(nn.Module):
@@ -73,6 +87,7 @@ class GCNConv(nn.Module):
         self.lin = nn.Linear(in_channels, out_channels, bias=False)
         self.bias = nn.Parameter(torch.empty(out_channels)) if bias else None
         self._cache: Tensor | None = None
+        self._cache_t: tuple[Tensor, Tensor] | None = None
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
@@ -80,6 +95,7 @@ class GCNConv(nn.Module):
         if self.bias is not None:
             nn.init.zeros_(self.bias)
         self._cache = None
+        self._cache_t = None
 
     def propagation_matrix(self, edge_index: Tensor, edge_weight: Tensor | None,
                            num_nodes: int, dtype: torch.dtype) -> Tensor:
@@ -96,15 +112,39 @@ class GCNConv(nn.Module):
             self._cache = a_hat
         return a_hat
 
+    def _transposed(self, edge_index: Tensor, edge_weight: Tensor | None, num_nodes: int,
+                    dtype: torch.dtype) -> tuple[Tensor, Tensor | None]:
+        """``(A_hat^T, A_hat)`` as CSR matrices, built from one set of entries (cached if
+        ``cached=True``); ``A_hat`` is built lazily, only for a backward pass."""
+        if self.cached and self._cache_t is not None:
+            return self._cache_t
+        if edge_weight is None:
+            edge_weight = torch.ones(edge_index.size(1), dtype=dtype, device=edge_index.device)
+        g = Graph(edge_index=edge_index, edge_weight=edge_weight.to(dtype), num_nodes=num_nodes,
+                  validate=False)
+        row, col, value, n = _gcn_norm_entries(g, self.add_self_loops, self.improved)
+        a_t = _to_matrix(col, row, value, n, sparse=True)  # A_hat^T: row = target
+        a = (_to_matrix(row, col, value.detach(), n, sparse=True)
+             if torch.is_grad_enabled() and not value.requires_grad else None)
+        if self.cached:
+            self._cache_t = (a_t, a if a is not None else
+                             _to_matrix(row, col, value.detach(), n, sparse=True))
+            return self._cache_t
+        return a_t, a
+
     def forward(self, x: Tensor, edge_index: Tensor | Data, edge_weight: Tensor | None = None,
                 *, fast: bool = True) -> Tensor:
         """``fast=False`` takes the generic :func:`~geodl.nn.propagate` path (same result)."""
         edge_index, edge_weight = _edges(edge_index, edge_weight)
-        a_hat = self.propagation_matrix(edge_index, edge_weight, x.size(0), x.dtype)  # (N, N)
         h = self.lin(x)  # (N, F_out)
         if fast:
-            out = a_hat.t() @ h  # A^T X W: one sparse matmul
-        else:  # the entries of A_hat as weighted edges source -> target
+            a_t, a = self._transposed(edge_index, edge_weight, x.size(0), x.dtype)
+            if a_t.requires_grad:  # gradients w.r.t. edge_weight: torch's own sparse autograd
+                out = a_t @ h  # A^T X W: one sparse matmul
+            else:
+                out = _TransposedSpMM.apply(a_t, a, h)
+        else:
+            a_hat = self.propagation_matrix(edge_index, edge_weight, x.size(0), x.dtype)  # the entries of A_hat as weighted edges source -> target
             n = a_hat.size(0)
             row = torch.repeat_interleave(torch.arange(n, device=h.device),
                                           a_hat.crow_indices().diff())
