@@ -144,7 +144,8 @@ class GCNConv(nn.Module):
             else:
                 out = _TransposedSpMM.apply(a_t, a, h)
         else:
-            a_hat = self.propagation_matrix(edge_index, edge_weight, x.size(0), x.dtype)  # the entries of A_hat as weighted edges source -> target
+            # the entries of A_hat as weighted edges source -> target
+            a_hat = self.propagation_matrix(edge_index, edge_weight, x.size(0), x.dtype)
             n = a_hat.size(0)
             row = torch.repeat_interleave(torch.arange(n, device=h.device),
                                           a_hat.crow_indices().diff())
