@@ -7,7 +7,7 @@ from torch import Tensor, nn
 from torch_geometric.data import Data
 
 from geodl.graph.graph import Graph
-from geodl.graph.matrices import _gcn_norm_entries, _to_matrix, gcn_norm
+from geodl.graph.matrices import _gcn_norm_entries, _to_matrix
 from geodl.nn.message_passing import propagate
 
 __all__ = ["GCNConv"]
@@ -97,17 +97,23 @@ class GCNConv(nn.Module):
         self._cache = None
         self._cache_t = None
 
+    def _entries(self, edge_index: Tensor, edge_weight: Tensor | None, num_nodes: int,
+                 dtype: torch.dtype) -> tuple[Tensor, Tensor, Tensor, int]:
+        """The entries ``(row, col, value, N)`` of :func:`~geodl.graph.gcn_norm`'s matrix."""
+        if edge_weight is None:
+            edge_weight = torch.ones(edge_index.size(1), dtype=dtype, device=edge_index.device)
+        g = Graph(edge_index=edge_index, edge_weight=edge_weight.to(dtype), num_nodes=num_nodes,
+                  validate=False)
+        return _gcn_norm_entries(g, self.add_self_loops, self.improved)
+
     def propagation_matrix(self, edge_index: Tensor, edge_weight: Tensor | None,
                            num_nodes: int, dtype: torch.dtype) -> Tensor:
         r""":math:`\hat A` as an ``(N, N)`` CSR matrix indexed ``[source, target]`` (cached if
         ``cached=True``)."""
         if self.cached and self._cache is not None:
             return self._cache
-        if edge_weight is None:
-            edge_weight = torch.ones(edge_index.size(1), dtype=dtype, device=edge_index.device)
-        g = Graph(edge_index=edge_index, edge_weight=edge_weight.to(dtype), num_nodes=num_nodes,
-                  validate=False)
-        a_hat = gcn_norm(g, add_self_loops=self.add_self_loops, improved=self.improved)
+        row, col, value, n = self._entries(edge_index, edge_weight, num_nodes, dtype)
+        a_hat = _to_matrix(row, col, value, n, sparse=True)
         if self.cached:
             self._cache = a_hat
         return a_hat
@@ -118,11 +124,7 @@ class GCNConv(nn.Module):
         ``cached=True``); ``A_hat`` is built lazily, only for a backward pass."""
         if self.cached and self._cache_t is not None:
             return self._cache_t
-        if edge_weight is None:
-            edge_weight = torch.ones(edge_index.size(1), dtype=dtype, device=edge_index.device)
-        g = Graph(edge_index=edge_index, edge_weight=edge_weight.to(dtype), num_nodes=num_nodes,
-                  validate=False)
-        row, col, value, n = _gcn_norm_entries(g, self.add_self_loops, self.improved)
+        row, col, value, n = self._entries(edge_index, edge_weight, num_nodes, dtype)
         a_t = _to_matrix(col, row, value, n, sparse=True)  # A_hat^T: row = target
         a = (_to_matrix(row, col, value.detach(), n, sparse=True)
              if torch.is_grad_enabled() and not value.requires_grad else None)
