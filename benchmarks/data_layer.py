@@ -45,13 +45,13 @@ import math
 import os
 import platform
 import statistics
-import sys
 import time
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import torch
+from _common import OtherLoad, log  # benchmarks/ is on sys.path when a script runs
 
 SEED = 0
 PE_K = 16
@@ -192,9 +192,6 @@ def row(op: str, size: int, E: int, N: int, geodl_s: float | None, peer: str,
 def _runs(count: int) -> str:
     return f"{count} run" + ("s" if count != 1 else "")
 
-
-def log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
 
 
 # -- the benchmarks -------------------------------------------------------------------------------
@@ -417,35 +414,6 @@ def machine_info() -> dict[str, Any]:
             "python": platform.python_version(), "torch": torch.__version__,
             "torch_geometric": torch_geometric.__version__, "networkx": networkx.__version__,
             "scipy": scipy.__version__, "numpy": np.__version__}
-
-
-def _cpu_seconds() -> float | None:
-    """Non-idle CPU seconds of the whole machine since boot (all cores, from /proc/stat)."""
-    try:
-        with open("/proc/stat") as f:
-            fields = [int(v) for v in f.readline().split()[1:]]
-        busy = sum(fields[:8]) - fields[3] - fields[4]  # minus idle and iowait; no guest
-        return busy / os.sysconf("SC_CLK_TCK")
-    except (OSError, ValueError, IndexError):
-        return None
-
-
-class OtherLoad:
-    """Average number of cores kept busy by *other* processes between two calls.
-
-    The machine's non-idle CPU time (/proc/stat) minus this process's CPU time, over wall time.
-    """
-
-    def __init__(self) -> None:
-        self.machine, self.own, self.wall = _cpu_seconds(), time.process_time(), time.time()
-
-    def cores(self) -> float | None:
-        machine = _cpu_seconds()
-        wall = time.time() - self.wall
-        if machine is None or self.machine is None or wall <= 0:
-            return None
-        own = time.process_time() - self.own
-        return max(0.0, (machine - self.machine - own) / wall)
 
 
 def busy_cores(interval: float = 0.5) -> float | None:

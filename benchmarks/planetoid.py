@@ -38,13 +38,13 @@ import json
 import os
 import platform
 import statistics
-import sys
 import time
 import warnings
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
+from _common import OtherLoad, log  # benchmarks/ is on sys.path when a script runs
 from torch import nn
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -55,34 +55,6 @@ PUBLISHED = {
     ("CiteSeer", "GCN"): (70.3, "Kipf & Welling 2017", 70.0),
     ("Cora", "GAT"): (83.0, "Velickovic et al. 2018", 82.0),
 }
-
-
-def log(msg: str) -> None:
-    print(msg, file=sys.stderr, flush=True)
-
-
-def _cpu_seconds() -> float | None:
-    """Busy CPU seconds of the whole machine so far (``/proc/stat``), or None off Linux."""
-    try:
-        with open("/proc/stat") as f:
-            fields = [float(v) for v in f.readline().split()[1:]]
-    except OSError:
-        return None
-    idle = fields[3] + (fields[4] if len(fields) > 4 else 0.0)
-    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
-
-
-class OtherLoad:
-    """Cores kept busy by *other* processes since construction."""
-
-    def __init__(self):
-        self.machine, self.own, self.wall = _cpu_seconds(), time.process_time(), time.time()
-
-    def cores(self) -> float | None:
-        machine, wall = _cpu_seconds(), time.time() - self.wall
-        if machine is None or self.machine is None or wall <= 0:
-            return None
-        return max(0.0, (machine - self.machine - (time.process_time() - self.own)) / wall)
 
 
 def load(name: str, root: Path):

@@ -1,13 +1,10 @@
 """The shared raw-data folder for the dataset tests; tests skip when it is absent."""
 
-import os
 from pathlib import Path
 
 import pytest
 
-#: ``../shared/data`` beside the repository, or the folder named by GEODL_SHARED_DATA.
-SHARED_DATA = Path(os.environ.get("GEODL_SHARED_DATA",
-                                  Path(__file__).resolve().parents[2].parent / "shared" / "data"))
+from tests.conftest import SHARED_DATA  # one definition of the folder
 
 
 @pytest.fixture

@@ -1,12 +1,10 @@
 """Shared data folder for the task tests; tests that need it skip when it is absent."""
 
-import os
 from pathlib import Path
 
 import pytest
 
-SHARED_DATA = Path(os.environ.get("GEODL_SHARED_DATA",
-                                  Path(__file__).resolve().parents[2].parent / "shared" / "data"))
+from tests.conftest import SHARED_DATA  # one definition of the folder
 
 
 @pytest.fixture
