@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from collections.abc import Sequence
 
@@ -66,6 +67,14 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     demo = sub.add_parser("demo", help="load real graphs and print their matrices' statistics")
     demo.set_defaults(func=_demo)
+    for name in ("bench", "tune"):
+        try:
+            module = importlib.import_module(f"geodl.{name}.cli")
+        except ModuleNotFoundError as err:  # pragma: no cover - until the subpackage lands
+            if err.name not in (f"geodl.{name}", f"geodl.{name}.cli"):
+                raise
+            continue
+        module.register(sub)  # adds the `geodl NAME ...` sub-command; its handler is args.func
     return parser
 
 
