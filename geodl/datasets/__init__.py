@@ -11,6 +11,8 @@ URL; ``download=True`` fetches it from there.
   SIDER (a :class:`MoleculeDataset` of molecular graphs).
 - :func:`load_karate`: Zachary's karate club with its two factions.
 - :func:`make_cluster`, :func:`make_pattern`: Benchmarking-GNNs SBM sets, regenerated.
+- :func:`load_mnist1d` (from the ``mnist1d`` package, generated offline) and
+  :func:`load_timeseries` (statsmodels' series) with :func:`sliding_windows`.
 """
 
 from geodl.datasets._files import data_root
@@ -23,6 +25,13 @@ from geodl.datasets.moleculenet import (
 )
 from geodl.datasets.planetoid import load_planetoid
 from geodl.datasets.sbm import make_cluster, make_pattern
+from geodl.datasets.sequences import (
+    TIMESERIES,
+    SequenceSplit,
+    load_mnist1d,
+    load_timeseries,
+    sliding_windows,
+)
 from geodl.datasets.tu import load_tu
 
 __all__ = [
@@ -30,4 +39,5 @@ __all__ = [
     "load_planetoid", "load_tu", "load_moleculenet", "load_karate",
     "make_cluster", "make_pattern",
     "MoleculeDataset", "SkippedMolecule", "MOLECULENET",
+    "load_mnist1d", "load_timeseries", "sliding_windows", "SequenceSplit", "TIMESERIES",
 ]

@@ -1,0 +1,103 @@
+"""Path rows of ``benchmarks/fast_paths.py``: the recurrent layers against ``nn.LSTM``/``nn.GRU``.
+
+Every row times forward + backward (``(out * probe).sum().backward()``: gradients for the input
+and the weights) on float32 CPU tensors, median over interleaved calls after a warm-up:
+
+- ``native``: the layer's own ``nn.LSTM`` / ``nn.GRU`` (batch-first) on a contiguous
+  ``(B, T, C)`` batch,
+- ``fast``: :class:`geodl.nn.recurrent.LSTM` / ``GRU`` on ``path_graph(T, batch_size=B)`` with
+  node features ``(B*T, C)``; it calls the same module on the ``(B, T, C)`` view,
+- ``generic``: the same layer on ``generic(g)`` (the tag stripped): ``propagate`` level by
+  level in topological order (``T`` levels of ``B`` nodes), the input projections of all nodes
+  in one matmul, the cell written out. The topological schedule is cached per ``edge_index``
+  (built in the warm-up); the note gives its one-off build time.
+
+Rows: one layer, T = 256, hidden 128, input 128, batch 32 (the issue's size); LSTM and GRU.
+``--quick``: T = 64, batch 8, hidden 64. ``max_abs_diff``: fast (and generic) vs native output.
+
+Caveat (measured here): at the quick sizes torch's own oneDNN LSTM kernel is bimodal, about
+1.7 ms or 10 ms per call, stable within a process but not between processes, and it hit plain
+``nn.LSTM`` calls as often as the fast path; so quick LSTM ratios can swing either way. The
+full-size rows are stable.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable
+
+import torch
+
+from geodl.graph import generic, path_graph
+from geodl.nn.recurrent import GRU, LSTM, schedule
+
+TARGET = "fast <= 1.1x"
+
+
+def _timed(fns: dict[str, Callable[[], torch.Tensor]], rounds: int) -> dict[str, float]:
+    """Median seconds per forward + backward of each function, interleaved call by call."""
+    for fn in fns.values():
+        fn()  # warm-up (and the generic path's schedule cache)
+    times: dict[str, list[float]] = {k: [] for k in fns}
+    for _ in range(rounds):
+        for key, fn in fns.items():
+            start = time.perf_counter()
+            fn()
+            times[key].append(time.perf_counter() - start)
+    return {k: statistics.median(v) for k, v in times.items()}
+
+
+def _step(forward: Callable[[], torch.Tensor], params: list[torch.Tensor]):
+    probe: dict[str, torch.Tensor] = {}
+
+    def run() -> torch.Tensor:
+        for p in params:
+            p.grad = None
+        out = forward()
+        if "p" not in probe:
+            probe["p"] = torch.randn(out.shape, generator=torch.Generator().manual_seed(0))
+        (out * probe["p"].view(out.shape)).sum().backward()
+        return out
+    return run
+
+
+def _row(name: str, layer, b: int, t: int, c: int, rounds: int) -> dict:
+    gen = torch.Generator().manual_seed(0)
+    seq = torch.randn(b, t, c, generator=gen).requires_grad_()  # (B, T, C), contiguous
+    x = seq.detach().reshape(b * t, c).requires_grad_()  # (B*T, C): node features
+    g = path_graph(t, batch_size=b)
+    gg = generic(g)  # the same edges every call, so the schedule is built once
+    start = time.perf_counter()
+    schedule(gg.edge_index, gg.num_nodes)
+    build_ms = 1e3 * (time.perf_counter() - start)
+    params = list(layer.parameters())
+    fns = {"native": _step(lambda: layer.rnn(seq)[0], [seq, *params]),
+           "fast": _step(lambda: layer(x, g)[0], [x, *params]),
+           "generic": _step(lambda: layer(x, gg)[0], [x, *params])}
+    times = _timed(fns, rounds)
+    with torch.no_grad():
+        ref = layer.rnn(seq)[0].reshape(b * t, -1)  # (B*T, H)
+        diff = max((layer(x, g)[0] - ref).abs().max().item(),
+                   (layer(x, gg)[0] - ref).abs().max().item())
+    return {"name": name, "native_ms": 1e3 * times["native"], "fast_ms": 1e3 * times["fast"],
+            "generic_ms": 1e3 * times["generic"],
+            "fast_ratio": times["fast"] / times["native"],
+            "generic_ratio": times["generic"] / times["native"], "max_abs_diff": diff,
+            "target": TARGET, "note": f"generic schedule built once in {build_ms:.0f} ms"}
+
+
+def rows(quick: bool) -> list[dict]:
+    """The path rows (see the module docstring); ``quick``: small sizes, a smoke check."""
+    b, t, c, h, rounds = (8, 64, 64, 64, 15) if quick else (32, 256, 128, 128, 11)
+    torch.manual_seed(0)
+    return [_row(f"{cls.__name__} T={t} h={h} in={c}, batch {b}", cls(c, h), b, t, c, rounds)
+            for cls in (LSTM, GRU)]
+
+
+if __name__ == "__main__":
+    import sys
+
+    torch.set_num_threads(1)
+    for row in rows(quick="--quick" in sys.argv):
+        print(row)
