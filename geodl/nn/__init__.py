@@ -5,6 +5,7 @@ aggregate -> node update -> global update); every layer here is a configuration 
 which in its docstring.
 """
 
+from geodl.nn.attention import MultiheadAttention, bipartite_complete_edges
 from geodl.nn.encodings import DegreeEncoding, LaplacianPE, RandomWalkPE
 from geodl.nn.gat_conv import GATConv
 from geodl.nn.gcn_conv import GCNConv
@@ -12,7 +13,20 @@ from geodl.nn.gin_conv import GINConv, GINEConv
 from geodl.nn.gps_conv import GPSConv
 from geodl.nn.message_passing import propagate
 from geodl.nn.mpnn_conv import MPNNConv
+from geodl.nn.positional import LearnedPE, SinusoidalPE, node_positions
 from geodl.nn.readout import AttentionReadout, readout
+from geodl.nn.recurrent import GRU, LSTM, RNN
+from geodl.nn.transformer import TransformerDecoder, TransformerEncoder, TransformerLayer
+from geodl.nn.tree_lstm import ChildSumTreeLSTM
 
-__all__ = ["propagate", "GCNConv", "GINConv", "GINEConv", "GATConv", "MPNNConv", "GPSConv",
-           "LaplacianPE", "RandomWalkPE", "DegreeEncoding", "readout", "AttentionReadout"]
+__all__ = [
+    "propagate",
+    # graphs
+    "GCNConv", "GINConv", "GINEConv", "GATConv", "MPNNConv", "GPSConv",
+    "LaplacianPE", "RandomWalkPE", "DegreeEncoding", "readout", "AttentionReadout",
+    # paths and DAGs
+    "RNN", "GRU", "LSTM", "ChildSumTreeLSTM",
+    # complete graphs
+    "MultiheadAttention", "bipartite_complete_edges", "TransformerLayer", "TransformerEncoder",
+    "TransformerDecoder", "SinusoidalPE", "LearnedPE", "node_positions",
+]
