@@ -1,8 +1,28 @@
 """Models: compositions of :mod:`geodl.nn` layers.
 
-:class:`GCN`, :class:`GIN` and :class:`GAT` share one loop and one config, :class:`GNNConfig`.
+- Graphs: :class:`GCN`, :class:`GIN` and :class:`GAT` share one loop and one config,
+  :class:`GNNConfig`; :class:`MPNN` (edge, node and global updates), :class:`GPS` (graph
+  transformer); :class:`GAE` / :class:`VGAE` (link prediction).
+- Sequences (path graphs): :class:`SequenceTagger`, :class:`SequenceClassifier`,
+  :class:`SequenceGenerator`, :class:`Seq2Seq`, :class:`Forecaster`.
 """
 
+from geodl.models.autoencoder import GAE, VGAE
 from geodl.models.gnn import GAT, GCN, GIN, GNNConfig, count_parameters
+from geodl.models.gps import GPS, GPSConfig, add_positional_encoding
+from geodl.models.mpnn import MPNN, MPNNConfig
+from geodl.models.rnn import (
+    Forecaster,
+    RNNConfig,
+    Seq2Seq,
+    SequenceClassifier,
+    SequenceGenerator,
+    SequenceTagger,
+)
 
-__all__ = ["GNNConfig", "GCN", "GIN", "GAT", "count_parameters"]
+__all__ = [
+    "GNNConfig", "GCN", "GIN", "GAT", "count_parameters",
+    "MPNNConfig", "MPNN", "GPSConfig", "GPS", "add_positional_encoding", "GAE", "VGAE",
+    "RNNConfig", "SequenceTagger", "SequenceClassifier", "SequenceGenerator", "Seq2Seq",
+    "Forecaster",
+]

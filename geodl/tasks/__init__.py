@@ -5,17 +5,23 @@
   atomic checkpoints and resuming.
 - :class:`NodeClassification` (one graph, masks) and :class:`GraphPrediction` (lists of graphs,
   batched) are the transductive and inductive tasks; :class:`LinkPrediction` trains a graph
-  auto-encoder on an :func:`edge_split`.
+  auto-encoder (GAE, or VGAE with its KL term) on an :func:`edge_split`.
+- :func:`cross_validate`: stratified k-fold with an inner validation fold, around :func:`fit`.
+- :func:`node_clustering`: k-means on node embeddings, scored by accuracy (best matching), NMI
+  and ARI.
 - :mod:`geodl.tasks.metrics`: accuracy, balanced accuracy, precision, recall, F1, confusion
   matrix, ROC-AUC, average precision, MAE, RMSE (NaN-masked multi-task).
 - :mod:`geodl.tasks.splits`: random, stratified k-fold, Bemis-Murcko scaffold, Planetoid masks.
 """
 
 from geodl.tasks.checkpoint import load_checkpoint, save_checkpoint
+from geodl.tasks.clustering import cluster_accuracy, clustering_scores, kmeans, node_clustering
+from geodl.tasks.cv import CVResult, cross_validate
 from geodl.tasks.link import (
     EdgeSplit,
     LinkPrediction,
     edge_split,
+    full_gae_loss,
     gae_loss,
     inner_product_decode,
 )
@@ -46,6 +52,8 @@ from geodl.tasks.tasks import GraphPrediction, NodeClassification, Task
 __all__ = [
     "fit", "History", "Task", "NodeClassification", "GraphPrediction",
     "LinkPrediction", "EdgeSplit", "edge_split", "inner_product_decode", "gae_loss",
+    "full_gae_loss", "cross_validate", "CVResult",
+    "kmeans", "cluster_accuracy", "clustering_scores", "node_clustering",
     "save_checkpoint", "load_checkpoint",
     "accuracy", "balanced_accuracy", "precision", "recall", "f1_score", "confusion_matrix",
     "roc_auc", "average_precision", "mae", "rmse",
