@@ -12,7 +12,8 @@ from typing import Any
 
 __version__ = "0.1.0"
 
-_SUBPACKAGES = ("graph", "datasets", "nn", "models", "tasks", "testing", "viz", "cli")
+_SUBPACKAGES = ("graph", "datasets", "nn", "models", "tasks", "bench", "tune", "testing", "viz",
+                "cli")
 
 
 def __getattr__(name: str) -> Any:  # lazy: `geodl --version` need not import torch

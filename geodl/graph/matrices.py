@@ -147,7 +147,9 @@ def gcn_norm(g: Data, add_self_loops: bool = True, improved: bool = False,
     r"""GCN propagation matrix :math:`\hat A = \tilde D^{-1/2} \tilde A \tilde D^{-1/2}`.
 
     Kipf & Welling (2017), https://arxiv.org/abs/1609.02907. :math:`\tilde A = A + I` (self-loop
-    weight 2 when ``improved=True``; nodes that already have a self-loop keep it, as in PyG), and
+    weight 2 when ``improved=True``; nodes that already have a self-loop keep it, as in PyG; a
+    self-loop listed several times counts with its summed weight, as every edge of a multigraph
+    does here, where PyG keeps only one of the copies), and
     :math:`\tilde D` holds the **in**-degrees of :math:`\tilde A` (weights summed at the target),
     exactly as PyG's ``gcn_norm`` with its default ``flow="source_to_target"``; for undirected
     graphs in- and out-degrees agree. A GCN layer computes :math:`\hat A^\top X W`: node ``v``
