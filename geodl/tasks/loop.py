@@ -14,6 +14,7 @@ import math
 import os
 import random
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -137,7 +138,8 @@ def fit(model: nn.Module, task: Task, *, epochs: int = 100,
         schedule_options: dict[str, Any] | None = None,
         seed: int = 0, progress: bool = True,
         checkpoint: str | os.PathLike | None = None, checkpoint_every: int = 1,
-        resume: bool = False) -> History:
+        resume: bool = False,
+        callback: Callable[[int, History], bool | None] | None = None) -> History:
     """Train ``model`` on ``task`` and return its :class:`History`.
 
     Args:
@@ -163,6 +165,9 @@ def fit(model: nn.Module, task: Task, *, epochs: int = 100,
         checkpoint: file to save model, optimizer, schedule, best weights and history to every
             ``checkpoint_every`` epochs and at the end (atomically).
         resume: continue from ``checkpoint`` if that file exists.
+        callback: called as ``callback(epoch, history)`` after every epoch's validation
+            (e.g. to report to an Optuna trial); returning ``True`` stops training like early
+            stopping, and exceptions it raises (``optuna.TrialPruned``) propagate.
 
     Returns:
         the :class:`History`; ``history.best_epoch`` is the epoch whose weights the model holds
@@ -232,6 +237,8 @@ def fit(model: nn.Module, task: Task, *, epochs: int = 100,
                              **{f"val_{k}": f"{v[-1]:.4g}" for k, v in history.val.items()}})
         stop = (patience is not None and history.best_epoch is not None
                 and epoch - history.best_epoch >= patience)
+        if callback is not None:
+            stop = bool(callback(epoch, history)) or stop
         history.stopped_early = stop
         if checkpoint is not None and (stop or (epoch + 1) % checkpoint_every == 0
                                        or epoch + 1 == epochs):

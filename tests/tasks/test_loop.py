@@ -109,6 +109,27 @@ def test_early_stopping_restores_best(karate_task):
         assert karate_task.evaluate(model, "val")["loss"] == h.best
 
 
+def test_callback_sees_every_epoch_and_can_stop(karate_task):
+    seen = []
+
+    def callback(epoch, history):
+        seen.append((epoch, history.epochs, history.val["acc"][-1]))
+        return epoch == 3  # stop after the fourth epoch
+
+    h = fit(make(NodeGCN, 34, 2), karate_task, epochs=50, callback=callback, progress=False)
+    assert [e for e, _, _ in seen] == [0, 1, 2, 3] and h.epochs == 4 and h.stopped_early
+    assert [n for _, n, _ in seen] == [1, 2, 3, 4]  # the epoch is recorded before the call
+    assert [a for _, _, a in seen] == h.val["acc"]
+
+
+def test_callback_exceptions_propagate(karate_task):
+    def callback(epoch, history):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        fit(make(NodeGCN, 34, 2), karate_task, epochs=5, callback=callback, progress=False)
+
+
 def test_without_val_monitors_train_loss(karate_task):
     task = NodeClassification(karate_task.graph, val_mask=None)
     del task.masks["val"]
