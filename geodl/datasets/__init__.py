@@ -11,11 +11,20 @@ URL; ``download=True`` fetches it from there.
   SIDER (a :class:`MoleculeDataset` of molecular graphs).
 - :func:`load_karate`: Zachary's karate club with its two factions.
 - :func:`make_cluster`, :func:`make_pattern`: Benchmarking-GNNs SBM sets, regenerated.
+- :func:`load_fashion_mnist` (Debian's ``dataset-fashion-mnist`` files), :func:`load_mnist`
+  (idx files).
 - :func:`load_mnist1d` (from the ``mnist1d`` package, generated offline) and
   :func:`load_timeseries` (statsmodels' series) with :func:`sliding_windows`.
 """
 
 from geodl.datasets._files import data_root
+from geodl.datasets.images import (
+    FASHION_MNIST_CLASSES,
+    ImageSplit,
+    load_fashion_mnist,
+    load_mnist,
+    read_idx,
+)
 from geodl.datasets.karate import load_karate
 from geodl.datasets.moleculenet import (
     MOLECULENET,
@@ -39,5 +48,6 @@ __all__ = [
     "load_planetoid", "load_tu", "load_moleculenet", "load_karate",
     "make_cluster", "make_pattern",
     "MoleculeDataset", "SkippedMolecule", "MOLECULENET",
+    "load_fashion_mnist", "load_mnist", "ImageSplit", "read_idx", "FASHION_MNIST_CLASSES",
     "load_mnist1d", "load_timeseries", "sliding_windows", "SequenceSplit", "TIMESERIES",
 ]

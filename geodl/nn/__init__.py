@@ -11,6 +11,15 @@ from geodl.nn.gat_conv import GATConv
 from geodl.nn.gcn_conv import GCNConv
 from geodl.nn.gin_conv import GINConv, GINEConv
 from geodl.nn.gps_conv import GPSConv
+from geodl.nn.grid_conv import GridConv, grid_edges, typed_propagate
+from geodl.nn.grid_conv_transpose import GridConvTranspose
+from geodl.nn.grid_pool import (
+    GridPool,
+    GridUpsample,
+    bipartite_propagate,
+    cluster_pool,
+    cluster_unpool,
+)
 from geodl.nn.message_passing import propagate
 from geodl.nn.mpnn_conv import MPNNConv
 from geodl.nn.positional import LearnedPE, SinusoidalPE, node_positions
@@ -24,6 +33,9 @@ __all__ = [
     # graphs
     "GCNConv", "GINConv", "GINEConv", "GATConv", "MPNNConv", "GPSConv",
     "LaplacianPE", "RandomWalkPE", "DegreeEncoding", "readout", "AttentionReadout",
+    # grids (and typed edges: GridConv is a relational GCN there)
+    "GridConv", "GridPool", "GridUpsample", "GridConvTranspose", "grid_edges",
+    "typed_propagate", "cluster_pool", "cluster_unpool", "bipartite_propagate",
     # paths and DAGs
     "RNN", "GRU", "LSTM", "ChildSumTreeLSTM",
     # complete graphs

@@ -88,6 +88,19 @@ class _OnGraph(nn.Module):
         return self.layer(x, Graph(edge_index=edge_index, num_nodes=x.size(0)))
 
 
+class _Relational(nn.Module):
+    """GridConv on typed edges is a relational GCN; the types come from the edge features."""
+
+    def __init__(self, conv):
+        super().__init__()
+        self.conv = conv
+
+    def forward(self, x, edge_index, edge_attr):
+        edge_type = (edge_attr > 0).long().sum(1)  # (E,) in {0, 1, 2}
+        g = Graph(edge_index=edge_index, edge_type=edge_type, num_nodes=x.size(0))
+        return self.conv(x, g)[0]
+
+
 # name -> (factory, per-edge inputs the layer takes besides x and edge_index; "batch" is the
 # node -> graph map of a PyG Batch, None for one graph)
 LAYERS = {
@@ -109,6 +122,10 @@ LAYERS = {
     "LaplacianPE": (lambda: _WithPE(LaplacianPE(2, F_IN), random_walk=False), ()),
     "RandomWalkPE": (lambda: _WithPE(RandomWalkPE(3, 2, mode="concat"), random_walk=True), ()),
     "DegreeEncoding": (lambda: DegreeEncoding(2, F_IN), ()),
+    "GridConv": (lambda: _Relational(geodl.nn.GridConv(F_IN, 2, kernel_size=(1, 3))),
+                 ("edge_attr",)),
+    "GridConv-mean": (lambda: _Relational(geodl.nn.GridConv(F_IN, 2, (1, 3), aggregate="mean")),
+                      ("edge_attr",)),
     "MultiheadAttention": (lambda: _OnGraph(geodl.nn.MultiheadAttention(F_IN, 3)), ()),
     "TransformerLayer": (lambda: _OnGraph(TransformerLayer(F_IN, 1, 4, activation="relu")), ()),
     "TransformerEncoder": (lambda: _OnGraph(TransformerEncoder(2, F_IN, 3, 4)), ()),
@@ -118,6 +135,8 @@ ELSEWHERE = {
     # defined on DAGs only (topological order); equivariance, batch == loop and gradcheck on
     # random DAGs are in tests/nn/test_recurrent.py and tests/nn/test_tree_lstm.py
     "RNN": "DAG", "GRU": "DAG", "LSTM": "DAG", "ChildSumTreeLSTM": "DAG",
+    # need a grid (stride, windows): tests/nn/test_grid_pool.py, test_grid_conv_transpose.py
+    "GridPool": "grid", "GridUpsample": "grid", "GridConvTranspose": "grid",
     # needs a context sequence and its cross-attention edges: tests/nn/test_transformer.py
     "TransformerDecoder": "cross-attention",
     # functions of node positions in a sequence, not of the edges: tests/nn/test_positional.py
