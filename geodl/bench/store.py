@@ -1,0 +1,344 @@
+"""The results database: one embedded SQLite file, append-only, safe for concurrent writers.
+
+Every training run (one dataset, model, implementation, config and seed) is one row of the
+``runs`` table, written in two steps::
+
+    store = ResultStore("geodl-results.db")        # created on first use
+    run_id = store.start("quick", "Cora", "GCN", {"epochs": 200}, seed=0)   # status 'running'
+    ...                                             # train
+    store.finish(run_id, {"test_acc": 0.815}, params=23063, train_time=1.9)  # 'complete'
+    # or store.fail(run_id, "ValueError: ...")      # 'failed'
+
+``start`` records the environment (geodl, torch and PyG versions, git commit, machine, start
+time) before any training, so a run that crashes or is killed stays ``'running'``: a row is
+``'complete'`` only once its results are in. Rows are never updated after that and never
+deleted; re-running appends new rows. Each call is one short transaction on its own connection
+(``BEGIN IMMEDIATE``, write-ahead log, a 30 s busy timeout), so two processes (``geodl bench``
+and ``geodl tune`` workers) can write to one file at once.
+
+The schema version is SQLite's ``PRAGMA user_version`` (:data:`SCHEMA_VERSION`); a file written
+by a newer geodl is refused rather than misread.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import platform
+import sqlite3
+import subprocess
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+__all__ = ["ResultStore", "SCHEMA_VERSION", "DEFAULT_DB", "DEFAULT_OUT", "environment",
+           "latest_per_seed"]
+
+SCHEMA_VERSION = 1
+#: Where ``geodl bench`` keeps its results and writes its reports unless told otherwise.
+DEFAULT_DB = "geodl-results.db"
+DEFAULT_OUT = "geodl-bench"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    id            INTEGER PRIMARY KEY AUTOINCREMENT,
+    suite         TEXT NOT NULL,
+    dataset       TEXT NOT NULL,
+    model         TEXT NOT NULL,
+    impl          TEXT NOT NULL,
+    config        TEXT NOT NULL,              -- JSON object
+    seed          INTEGER NOT NULL,
+    batch         TEXT,                       -- one `geodl bench run` invocation (or NULL)
+    status        TEXT NOT NULL CHECK (status IN ('running', 'complete', 'failed')),
+    metrics       TEXT,                       -- JSON object name -> float
+    params        INTEGER,
+    train_time    REAL,                       -- seconds
+    peak_memory   INTEGER,                    -- bytes
+    history       TEXT,                       -- JSON object (per-epoch curves)
+    error         TEXT,
+    geodl_version TEXT,
+    torch_version TEXT,
+    pyg_version   TEXT,
+    git_commit    TEXT,
+    machine       TEXT,                       -- JSON object
+    started_at    TEXT NOT NULL,              -- ISO 8601, UTC
+    finished_at   TEXT
+);
+CREATE INDEX IF NOT EXISTS runs_suite ON runs (suite, status);
+"""
+
+_JSON = ("config", "metrics", "history", "machine")
+#: Columns ``records(**filters)`` accepts.
+FILTERS = ("id", "suite", "dataset", "model", "impl", "seed", "batch", "status", "git_commit")
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+@functools.lru_cache(maxsize=1)
+def _git_commit() -> str | None:
+    """The commit of the checkout geodl is imported from, or ``None`` (installed, no git)."""
+    import geodl
+
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(geodl.__file__).parent,
+                             capture_output=True, text=True, timeout=5, check=True)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    commit = out.stdout.strip()
+    return commit or None
+
+
+def environment() -> dict[str, Any]:
+    """Versions, git commit and machine description recorded with every run.
+
+    >>> sorted(environment())
+    ['geodl_version', 'git_commit', 'machine', 'pyg_version', 'torch_version']
+    """
+    import sys
+    from importlib.metadata import PackageNotFoundError, version
+
+    import geodl
+
+    def installed(name: str) -> str | None:
+        try:
+            return version(name)
+        except PackageNotFoundError:
+            return None
+
+    machine = {"platform": platform.platform(), "processor": platform.processor()
+               or platform.machine(), "cpu_count": os.cpu_count(),
+               "python": platform.python_version(), "node": platform.node()}
+    torch = sys.modules.get("torch")  # described only if in use: importing it takes seconds
+    if torch is not None:
+        machine["torch_threads"] = torch.get_num_threads()
+        if torch.cuda.is_available():
+            machine["cuda"] = torch.cuda.get_device_name()
+    return {"geodl_version": geodl.__version__,
+            "torch_version": torch.__version__ if torch is not None else installed("torch"),
+            "pyg_version": installed("torch_geometric"), "git_commit": _git_commit(),
+            "machine": machine}
+
+
+def _dumps(value: Any, name: str) -> str:
+    try:
+        return json.dumps(value, sort_keys=True)
+    except TypeError as err:
+        raise TypeError(f"{name} must be JSON-serialisable (dicts, lists, str, int, float, "
+                        f"bool, None): {err}") from err
+
+
+class ResultStore:
+    """Append-only record of benchmark and tuning runs in an SQLite file.
+
+    Args:
+        path: the database file; created (with its folder) on first use.
+        timeout: seconds a writer waits for another process's transaction to end.
+
+    Example:
+        >>> import tempfile, os
+        >>> store = ResultStore(os.path.join(tempfile.mkdtemp(), "results.db"))
+        >>> run = store.start("demo", "Cora", "GCN", {"hidden": 16}, seed=0)
+        >>> store.finish(run, {"test_acc": 0.81}, params=23063)
+        >>> [(r["model"], r["status"], r["metrics"]) for r in store.records(suite="demo")]
+        [('GCN', 'complete', {'test_acc': 0.81})]
+    """
+
+    def __init__(self, path: str | os.PathLike = DEFAULT_DB, timeout: float = 30.0):
+        self.path = Path(path)
+        self.timeout = timeout
+        self._ready = False
+
+    def __repr__(self) -> str:
+        return f"ResultStore({str(self.path)!r})"
+
+    # -- connection and schema ---------------------------------------------------------------
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction on a fresh connection: committed, or rolled back on error."""
+        if not self._ready:
+            self._init()
+        con = self._connect()
+        try:
+            con.execute("BEGIN IMMEDIATE")  # take the write lock now, not at the first write
+            yield con
+            con.execute("COMMIT")
+        except BaseException:
+            if con.in_transaction:
+                con.execute("ROLLBACK")
+            raise
+        finally:
+            con.close()
+
+    def _connect(self) -> sqlite3.Connection:
+        con = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None)
+        con.row_factory = sqlite3.Row
+        return con
+
+    def _init(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        con = self._connect()
+        try:
+            con.execute("PRAGMA journal_mode=WAL")  # readers never block the writer
+            con.execute("BEGIN IMMEDIATE")
+            version = con.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                con.execute("ROLLBACK")
+                raise RuntimeError(
+                    f"{self.path} has results schema version {version}, but this geodl reads "
+                    f"up to version {SCHEMA_VERSION}; upgrade geodl or pass another database "
+                    "path (--db).")
+            for statement in _SCHEMA.split(";"):
+                if statement.strip():
+                    con.execute(statement)
+            if version < SCHEMA_VERSION:  # future migrations go here, version by version
+                con.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            con.execute("COMMIT")
+        except sqlite3.DatabaseError as err:
+            if con.in_transaction:
+                con.execute("ROLLBACK")
+            raise RuntimeError(f"{self.path} is not a geodl results database ({err}); pass "
+                               "another path (--db).") from err
+        finally:
+            con.close()
+        self._ready = True
+
+    @property
+    def schema_version(self) -> int:
+        """The file's schema version (:data:`SCHEMA_VERSION` once used)."""
+        if not self._ready:
+            self._init()
+        con = self._connect()
+        try:
+            return con.execute("PRAGMA user_version").fetchone()[0]
+        finally:
+            con.close()
+
+    # -- writing -----------------------------------------------------------------------------
+    def start(self, suite: str, dataset: str, model: str, config: dict, seed: int,
+              impl: str = "geodl", batch: str | None = None) -> int:
+        """Insert a ``'running'`` row with the environment and return its id.
+
+        Args:
+            suite, dataset, model: what is run (e.g. ``"planetoid"``, ``"Cora"``, ``"GCN"``).
+            config: the hyper-parameters, JSON-serialisable.
+            seed: the seed (or fold index) of this run.
+            impl: ``"geodl"``, or the peer it is compared with (``"pyg"``, ``"torch"``).
+            batch: groups the runs of one invocation (``geodl bench run`` sets it).
+        """
+        if not isinstance(config, dict):
+            raise TypeError(f"config must be a dict, got {type(config).__name__}.")
+        env = environment()
+        with self._transaction() as con:
+            cur = con.execute(
+                "INSERT INTO runs (suite, dataset, model, impl, config, seed, batch, status, "
+                "geodl_version, torch_version, pyg_version, git_commit, machine, started_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?, ?)",
+                (str(suite), str(dataset), str(model), str(impl), _dumps(config, "config"),
+                 int(seed), batch, env["geodl_version"], env["torch_version"],
+                 env["pyg_version"], env["git_commit"], _dumps(env["machine"], "machine"),
+                 _now()))
+            return int(cur.lastrowid)
+
+    def _close(self, con: sqlite3.Connection, run_id: int, status: str, **values: Any) -> None:
+        columns = ", ".join(f"{k} = ?" for k in values)
+        cur = con.execute(f"UPDATE runs SET status = ?, {columns}, finished_at = ? "
+                          "WHERE id = ? AND status = 'running'",
+                          (status, *values.values(), _now(), int(run_id)))
+        if cur.rowcount == 0:
+            row = con.execute("SELECT status FROM runs WHERE id = ?", (int(run_id),)).fetchone()
+            what = "does not exist" if row is None else f"is already {row['status']!r}"
+            raise ValueError(f"run_id={run_id} {what}; results are append-only, so only a "
+                             "'running' run can be finished or failed (start a new run).")
+
+    def finish(self, run_id: int, metrics: dict[str, float], params: int | None = None,
+               train_time: float | None = None, peak_memory: int | None = None,
+               history: dict | None = None) -> None:
+        """Store the results of a ``'running'`` run and mark it ``'complete'``.
+
+        Args:
+            run_id: from :meth:`start`.
+            metrics: metric name -> value (converted to ``float``).
+            params: trainable parameter count.
+            train_time: seconds spent training.
+            peak_memory: bytes (GPU: peak allocated; CPU: the process's peak resident set).
+            history: per-epoch curves, e.g. :meth:`geodl.tasks.History.to_dict`.
+        """
+        try:
+            metrics = {str(k): float(v) for k, v in metrics.items()}
+        except (TypeError, ValueError, AttributeError) as err:
+            raise TypeError(f"metrics must map names to numbers, got {metrics!r}.") from err
+        with self._transaction() as con:
+            self._close(con, run_id, "complete", metrics=_dumps(metrics, "metrics"),
+                        params=None if params is None else int(params),
+                        train_time=None if train_time is None else float(train_time),
+                        peak_memory=None if peak_memory is None else int(peak_memory),
+                        history=None if history is None else _dumps(history, "history"))
+
+    def fail(self, run_id: int, error: str) -> None:
+        """Mark a ``'running'`` run ``'failed'`` with the error text."""
+        with self._transaction() as con:
+            self._close(con, run_id, "failed", error=str(error))
+
+    # -- reading -----------------------------------------------------------------------------
+    def records(self, **filters: Any) -> list[dict[str, Any]]:
+        """Rows as dicts (JSON columns decoded), oldest first.
+
+        Args:
+            **filters: column ``=`` value, or in a list/tuple/set of values, for the columns
+                ``id``, ``suite``, ``dataset``, ``model``, ``impl``, ``seed``, ``batch``,
+                ``status``, ``git_commit`` (e.g. ``suite="quick", status="complete"``).
+        """
+        where, args = [], []
+        for key, value in filters.items():
+            if key not in FILTERS:
+                raise ValueError(f"records() got an unknown filter {key!r}; filter on "
+                                 f"{', '.join(FILTERS)}.")
+            if isinstance(value, (list, tuple, set, frozenset)):
+                values = list(value)
+                where.append(f"{key} IN ({', '.join('?' * len(values))})" if values else "0")
+                args += values
+            elif value is None:
+                where.append(f"{key} IS NULL")
+            else:
+                where.append(f"{key} = ?")
+                args.append(value)
+        if not self.path.exists():
+            return []
+        if not self._ready:
+            self._init()
+        sql = "SELECT * FROM runs" + (f" WHERE {' AND '.join(where)}" if where else "")
+        con = self._connect()
+        try:
+            rows = con.execute(sql + " ORDER BY id", args).fetchall()
+        finally:
+            con.close()
+        return [_decode(row) for row in rows]
+
+
+def _decode(row: sqlite3.Row) -> dict[str, Any]:
+    record = dict(row)
+    for key in _JSON:
+        if record[key] is not None:
+            record[key] = json.loads(record[key])
+    return record
+
+
+def latest_per_seed(records: Sequence[dict]) -> list[dict]:
+    """Of several records of one (dataset, model, impl, config, seed), keep the newest.
+
+    >>> rs = [{"id": 1, "dataset": "A", "model": "M", "impl": "geodl", "config": {}, "seed": 0},
+    ...       {"id": 2, "dataset": "A", "model": "M", "impl": "geodl", "config": {}, "seed": 0}]
+    >>> [r["id"] for r in latest_per_seed(rs)]
+    [2]
+    """
+    newest: dict[tuple, dict] = {}
+    for r in sorted(records, key=lambda r: r["id"]):
+        key = (r["dataset"], r["model"], r["impl"], json.dumps(r["config"], sort_keys=True),
+               r["seed"])
+        newest[key] = r
+    return sorted(newest.values(), key=lambda r: r["id"])

@@ -1,0 +1,86 @@
+"""Trials on tiny configurations: each returns finite metrics, and geodl matches its twin."""
+
+import math
+
+import pytest
+import torch
+
+from geodl.bench import experiments as ex
+from geodl.bench import tensors
+from geodl.bench.suites import SUITES
+
+FIT = {"epochs": 2, "lr": 0.01}
+
+
+def _config(suite, i, **over):
+    return {**SUITES[suite].experiments[i].config, **over}
+
+
+def test_sbm_trial_and_weighted_task():
+    exp = SUITES["sbm"].experiments[0]
+    config = _config("sbm", 0, graphs=[8, 3, 3], fit=FIT, num_layers=2, hidden_channels=8)
+    ours = ex.sbm(exp, "geodl", 0, config)
+    twin = ex.sbm(exp, "pyg", 0, config)
+    assert 0 <= ours.metrics["test_balanced_acc"] <= 1 and ours.metrics["epochs"] == 2
+    assert ours.metrics["test_balanced_acc"] == pytest.approx(twin.metrics["test_balanced_acc"])
+    train, _, _ = ex._sbm_graphs("PATTERN", (8, 3, 3))
+    task = ex.InductiveNodeClassification(train, [], [], batch_size=4)
+    y = torch.cat([g.y for g in train])
+    counts = torch.bincount(y).float()  # weights N / (C * N_c) balance the classes
+    torch.testing.assert_close(task.weight * counts, torch.full((2,), y.numel() / 2.0))
+
+
+def test_moleculenet_trial_scaffold(shared_data):
+    exp = SUITES["moleculenet"].experiments[3]  # FreeSolv, scaffold split
+    config = _config("moleculenet", 3, fit={"epochs": 1, "lr": 1e-3}, hidden_channels=8)
+    out = ex.moleculenet(exp, "geodl", 0, config, shared_data)
+    assert math.isfinite(out.metrics["test_rmse"]) and out.metrics["test_rmse"] > 0
+    assert out.params > 0 and len(out.history["train_loss"]) == 1
+
+
+def test_tu_trial_rejects_missing_folds(shared_data):
+    exp = SUITES["tu"].experiments[0]
+    with pytest.raises(ValueError, match="fold 10 does not exist in 10-fold"):
+        ex.tu_cv(exp, "geodl", 10, _config("tu", 0), shared_data)
+
+
+def test_gcn_layer_speed_peers_agree():
+    config = {"nodes": 200, "edges": 1000, "channels": 8, "cached": False, "repeats": 1}
+    for impl in ("geodl", "pyg", "pyg_csr"):
+        out = ex.gcn_layer_speed(None, impl, 0, config)
+        assert out.metrics["ms"] > 0 and out.metrics["max_abs_diff"] < 1e-5
+
+
+def test_grid_conv_speed_fast_equals_generic_and_torch():
+    config = {"batch": 2, "channels": 4, "kernel_size": 3, "size": 8, "repeats": 1}
+    for impl in ("geodl", "torch"):
+        out = tensors.grid_conv_speed(None, impl, 0, config)
+        assert out.metrics["max_abs_diff"] < 1e-5 and out.params == 4 * 4 * 9 + 4
+
+
+def test_mnist1d_gru_geodl_matches_torch():
+    config = {"hidden": 3, "batch_size": 100, "train_size": 300, "fit": {"epochs": 1, "lr": 1e-2}}
+    ours = tensors.mnist1d_gru(None, "geodl", 0, config)
+    twin = tensors.mnist1d_gru(None, "torch", 0, config)
+    assert ours.metrics["test_acc"] == pytest.approx(twin.metrics["test_acc"], abs=2e-3)
+
+
+def test_digits_cnn_geodl_and_torch():
+    config = {**SUITES["vision"].experiments[0].config, "dataset": "digits", "train_size": 1437,
+              "test_size": 360, "channels": [8], "hidden": 32, "fit": {"epochs": 4, "lr": 3e-3}}
+    outs = {impl: tensors.fashion_cnn(None, impl, 0, config) for impl in ("geodl", "torch")}
+    for out in outs.values():
+        assert 0.5 < out.metrics["test_acc"] <= 1 and out.params > 0  # chance: 0.1
+    assert outs["geodl"].params == outs["torch"].params
+
+
+def test_fashion_cnn_tiny():
+    try:
+        tensors.load_images(None)
+    except FileNotFoundError:
+        pytest.skip("Fashion-MNIST is not installed (apt-get install dataset-fashion-mnist)")
+    config = {**SUITES["vision"].experiments[0].config, "train_size": 300, "test_size": 200,
+              "channels": [4], "hidden": 16, "fit": {"epochs": 1, "lr": 3e-3}}
+    for impl in ("geodl", "torch"):
+        out = tensors.fashion_cnn(None, impl, 0, config)
+        assert 0 <= out.metrics["test_acc"] <= 1 and out.params > 0

@@ -1,0 +1,132 @@
+"""The results database: append-only rows, crash safety, concurrent writers, schema version."""
+
+import sqlite3
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from geodl.bench.store import SCHEMA_VERSION, ResultStore, latest_per_seed
+
+
+@pytest.fixture
+def store(tmp_path):
+    return ResultStore(tmp_path / "sub" / "results.db")
+
+
+def test_start_finish_records_environment_and_results(store):
+    run = store.start("quick", "Cora", "GCN", {"hidden": 16, "lr": 0.01}, seed=3, impl="pyg")
+    (row,) = store.records()
+    assert row["status"] == "running" and row["metrics"] is None and row["finished_at"] is None
+    assert row["config"] == {"hidden": 16, "lr": 0.01} and row["seed"] == 3
+    assert row["impl"] == "pyg"
+    import torch
+    import torch_geometric
+
+    import geodl
+    assert row["geodl_version"] == geodl.__version__
+    assert row["torch_version"] == torch.__version__
+    assert row["pyg_version"] == torch_geometric.__version__
+    assert row["machine"]["cpu_count"] >= 1 and row["started_at"].endswith("+00:00")
+    assert row["git_commit"] is None or len(row["git_commit"]) == 40
+    store.finish(run, {"test_acc": 0.8, "val_acc": 1}, params=10, train_time=1.5,
+                 peak_memory=123, history={"train_loss": [1.0, 0.5]})
+    (row,) = store.records()
+    assert row["status"] == "complete" and row["metrics"] == {"test_acc": 0.8, "val_acc": 1.0}
+    assert (row["params"], row["train_time"], row["peak_memory"]) == (10, 1.5, 123)
+    assert row["history"] == {"train_loss": [1.0, 0.5]} and row["finished_at"]
+
+
+def test_rerunning_appends_and_nothing_is_overwritten(store):
+    first = store.start("s", "D", "M", {}, seed=0)
+    store.finish(first, {"acc": 0.5})
+    second = store.start("s", "D", "M", {}, seed=0)
+    store.finish(second, {"acc": 0.7})
+    assert second > first
+    assert [r["metrics"]["acc"] for r in store.records(suite="s")] == [0.5, 0.7]
+    assert [r["id"] for r in latest_per_seed(store.records())] == [second]
+    with pytest.raises(ValueError, match="already 'complete'.*append-only"):
+        store.finish(first, {"acc": 1.0})
+    with pytest.raises(ValueError, match="already 'complete'"):
+        store.fail(first, "late")
+    with pytest.raises(ValueError, match="does not exist"):
+        store.finish(99, {"acc": 1.0})
+    assert store.records(id=first)[0]["metrics"] == {"acc": 0.5}
+
+
+def test_fail_and_filters(store):
+    a = store.start("quick", "Cora", "GCN", {}, seed=0)
+    b = store.start("quick", "MUTAG", "GIN", {}, seed=0, batch="b1")
+    store.start("tu", "MUTAG", "GIN", {}, seed=1)
+    store.finish(a, {"acc": 1.0})
+    store.fail(b, "RuntimeError: boom")
+    assert store.records(id=b)[0]["error"] == "RuntimeError: boom"
+    assert [r["id"] for r in store.records(suite="quick", status="complete")] == [a]
+    assert len(store.records(dataset=["Cora", "MUTAG"])) == 3
+    assert [r["id"] for r in store.records(batch="b1")] == [b]
+    assert len(store.records(batch=None)) == 2
+    with pytest.raises(ValueError, match="unknown filter 'colour'.*suite"):
+        store.records(colour="red")
+
+
+def test_bad_metrics_and_config_are_rejected_before_writing(store):
+    with pytest.raises(TypeError, match="config must be a dict"):
+        store.start("s", "D", "M", [1], seed=0)
+    with pytest.raises(TypeError, match="JSON-serialisable"):
+        store.start("s", "D", "M", {"f": object()}, seed=0)
+    run = store.start("s", "D", "M", {}, seed=0)
+    with pytest.raises(TypeError, match="metrics must map names to numbers"):
+        store.finish(run, {"acc": "high"})
+    assert store.records(id=run)[0]["status"] == "running"
+
+
+def test_a_killed_run_stays_running(store):
+    script = textwrap.dedent(f"""
+        import os
+        from geodl.bench.store import ResultStore
+        store = ResultStore({str(store.path)!r})
+        run = store.start("s", "D", "M", {{}}, seed=0)
+        os._exit(9)  # dies mid-training: no finish, no fail, no clean-up
+    """)
+    assert subprocess.run([sys.executable, "-c", script]).returncode == 9
+    (row,) = store.records()
+    assert row["status"] == "running" and row["metrics"] is None
+    assert store.records(status="complete") == []
+
+
+def test_two_processes_write_concurrently(store):
+    script = textwrap.dedent(f"""
+        import sys
+        from geodl.bench.store import ResultStore
+        store = ResultStore({str(store.path)!r}, timeout=60)
+        for i in range(25):
+            run = store.start("s", "D", sys.argv[1], {{"i": i}}, seed=i)
+            store.finish(run, {{"i": i}})
+    """)
+    procs = [subprocess.Popen([sys.executable, "-c", script, name]) for name in ("A", "B")]
+    assert [p.wait(timeout=120) for p in procs] == [0, 0]
+    rows = store.records(status="complete")
+    assert len(rows) == 50 and len({r["id"] for r in rows}) == 50
+    for name in ("A", "B"):
+        assert sorted(r["seed"] for r in rows if r["model"] == name) == list(range(25))
+
+
+def test_schema_is_versioned(store, tmp_path):
+    store.start("s", "D", "M", {}, seed=0)
+    assert store.schema_version == SCHEMA_VERSION == 1
+    con = sqlite3.connect(store.path)
+    assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    con.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    con.close()
+    with pytest.raises(RuntimeError, match="schema version 2.*upgrade geodl"):
+        ResultStore(store.path).records()
+    junk = tmp_path / "junk.db"
+    junk.write_text("not a database, just text " * 100)
+    with pytest.raises(RuntimeError, match="not a geodl results database"):
+        ResultStore(junk).start("s", "D", "M", {}, seed=0)
+
+
+def test_reading_a_missing_file_creates_nothing(tmp_path):
+    assert ResultStore(tmp_path / "none.db").records() == []
+    assert not (tmp_path / "none.db").exists()
