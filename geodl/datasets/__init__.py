@@ -13,6 +13,8 @@ URL; ``download=True`` fetches it from there.
 - :func:`make_cluster`, :func:`make_pattern`: Benchmarking-GNNs SBM sets, regenerated.
 - :func:`load_fashion_mnist` (Debian's ``dataset-fashion-mnist`` files), :func:`load_mnist`
   (idx files).
+- :func:`load_tinyshakespeare` (characters) and :func:`load_sentiment` (UCI sentiment
+  sentences).
 - :func:`load_mnist1d` (from the ``mnist1d`` package, generated offline) and
   :func:`load_timeseries` (statsmodels' series) with :func:`sliding_windows`.
 """
@@ -41,6 +43,13 @@ from geodl.datasets.sequences import (
     load_timeseries,
     sliding_windows,
 )
+from geodl.datasets.text import (
+    CharVocab,
+    SentimentData,
+    TextCorpus,
+    load_sentiment,
+    load_tinyshakespeare,
+)
 from geodl.datasets.tu import load_tu
 
 __all__ = [
@@ -49,5 +58,6 @@ __all__ = [
     "make_cluster", "make_pattern",
     "MoleculeDataset", "SkippedMolecule", "MOLECULENET",
     "load_fashion_mnist", "load_mnist", "ImageSplit", "read_idx", "FASHION_MNIST_CLASSES",
+    "load_tinyshakespeare", "load_sentiment", "CharVocab", "TextCorpus", "SentimentData",
     "load_mnist1d", "load_timeseries", "sliding_windows", "SequenceSplit", "TIMESERIES",
 ]

@@ -6,6 +6,8 @@
 - Images (grid graphs): :class:`CNN`, :class:`UNet`; :func:`from_images` / :func:`to_images`.
 - Sequences (path graphs): :class:`SequenceTagger`, :class:`SequenceClassifier`,
   :class:`SequenceGenerator`, :class:`Seq2Seq`, :class:`Forecaster`.
+- Complete graphs (attention): :class:`GPT`, :class:`BERT`, :class:`ViT` (its patches are the
+  nodes of a grid graph) and the encoder-decoder :class:`Transformer`.
 """
 
 from geodl.models.autoencoder import GAE, VGAE
@@ -21,6 +23,16 @@ from geodl.models.rnn import (
     SequenceGenerator,
     SequenceTagger,
 )
+from geodl.models.transformer import (
+    BERT,
+    GPT,
+    BertConfig,
+    GPTConfig,
+    Transformer,
+    TransformerConfig,
+    ViT,
+    ViTConfig,
+)
 
 __all__ = [
     "GNNConfig", "GCN", "GIN", "GAT", "count_parameters",
@@ -28,4 +40,6 @@ __all__ = [
     "CNNConfig", "CNN", "UNet", "from_images", "to_images",
     "RNNConfig", "SequenceTagger", "SequenceClassifier", "SequenceGenerator", "Seq2Seq",
     "Forecaster",
+    "GPTConfig", "GPT", "BertConfig", "BERT", "ViTConfig", "ViT", "TransformerConfig",
+    "Transformer",
 ]

@@ -48,6 +48,7 @@ from geodl.tasks.splits import (
     stratified_kfold,
 )
 from geodl.tasks.tasks import GraphPrediction, NodeClassification, Task
+from geodl.tasks.text import mask_tokens, pad_sequences, sample_blocks
 
 __all__ = [
     "fit", "History", "Task", "NodeClassification", "GraphPrediction",
@@ -59,4 +60,5 @@ __all__ = [
     "roc_auc", "average_precision", "mae", "rmse",
     "random_split", "stratified_kfold", "scaffold_split", "murcko_scaffold",
     "index_to_mask", "mask_to_index", "per_class_split",
+    "mask_tokens", "pad_sequences", "sample_blocks",
 ]
