@@ -137,7 +137,12 @@ def open_storage(url: str, *, jobs: int = 1, heartbeat_interval: int = 10,
     engine_kwargs: dict[str, Any] = {}
     if kind == "rdb":
         url = _rdb_url(url)
-        engine_kwargs = {"pool_pre_ping": True}
+        from sqlalchemy.pool import NullPool
+
+        # NullPool: a connection per storage operation, closed when the operation ends. Trials
+        # last seconds, so the cost is negligible, and no pooled connection outlives a worker
+        # or is left open for the server (or psycopg's ResourceWarning) to reap.
+        engine_kwargs = {"pool_pre_ping": True, "poolclass": NullPool}
         if url.startswith("postgresql"):
             engine_kwargs["connect_args"] = {"connect_timeout": connect_timeout}
     with warnings.catch_warnings():  # the heartbeat API is marked experimental

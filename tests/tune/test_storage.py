@@ -84,7 +84,11 @@ def test_postgres_two_workers_total_n_trials(tmp_path):
     assert len(study.get_trials(states=(TrialState.COMPLETE,))) == len(study.trials) == 6
     assert len({t.user_attrs["geodl_worker"]["pid"] for t in study.trials}) == 2
     # optuna-dashboard / optuna.load_study read the same URL (with the installed driver)
-    assert len(optuna.load_study(study_name=name, storage=_rdb_url(POSTGRES)).trials) == 6
+    plain = optuna.storages.RDBStorage(_rdb_url(POSTGRES))  # Optuna's defaults, pooled
+    try:
+        assert len(optuna.load_study(study_name=name, storage=plain).trials) == 6
+    finally:
+        plain.engine.dispose()
 
 
 @needs_postgres
