@@ -139,3 +139,32 @@ def test_real_task_loads(shared_data):
     assert (spec.base.in_channels, spec.base.out_channels, spec.base.readout,
             spec.base.edge_dim) == (7, 2, "sum", 4)
     assert spec.task.monitor == "acc"
+
+
+def _dashboard_get(app, path: str):
+    """One GET request to a WSGI app; returns the decoded JSON body."""
+    import json
+    from wsgiref.util import setup_testing_defaults
+
+    environ, reply = {"PATH_INFO": path}, {}
+    setup_testing_defaults(environ)
+
+    def start_response(status, headers, exc_info=None):
+        reply["status"], reply["exc_info"] = status, exc_info
+
+    body = b"".join(app(environ, start_response))
+    assert reply["exc_info"] is None and reply["status"] == "200 OK", reply
+    return json.loads(body)
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "journal"])
+def test_optuna_dashboard_serves_the_study(karate, tmp_path, kind):
+    optuna_dashboard = pytest.importorskip("optuna_dashboard")
+    url = (f"sqlite:///{tmp_path / 'tune.db'}" if kind == "sqlite"
+           else f"journal:///{tmp_path / 'tune.journal'}")
+    run_study(karate, "gcn", 3, storage=url, pruner="none", out_dir=tmp_path)
+    app = optuna_dashboard.wsgi(open_storage(url))  # what `optuna-dashboard URL` serves
+    (summary,) = _dashboard_get(app, "/api/studies")["study_summaries"]
+    assert summary["study_name"] == "karate-gcn"
+    trials = _dashboard_get(app, f"/api/studies/{summary['study_id']}")["trials"]
+    assert len(trials) == 3 and {t["state"] for t in trials} == {"Complete"}
