@@ -20,7 +20,7 @@ from geodl.nn.grid_pool import (
     cluster_pool,
     cluster_unpool,
 )
-from geodl.nn.message_passing import propagate
+from geodl.nn.message_passing import k_hop_edges, propagate
 from geodl.nn.mpnn_conv import MPNNConv
 from geodl.nn.positional import LearnedPE, SinusoidalPE, node_positions
 from geodl.nn.readout import AttentionReadout, readout
@@ -29,7 +29,7 @@ from geodl.nn.transformer import TransformerDecoder, TransformerEncoder, Transfo
 from geodl.nn.tree_lstm import ChildSumTreeLSTM
 
 __all__ = [
-    "propagate",
+    "propagate", "k_hop_edges",
     # graphs
     "GCNConv", "GINConv", "GINEConv", "GATConv", "MPNNConv", "GPSConv",
     "LaplacianPE", "RandomWalkPE", "DegreeEncoding", "readout", "AttentionReadout",

@@ -14,7 +14,11 @@ function like DeepMind jraph's ``GraphNetwork``) in five steps, with ``edge_inde
 4. node update :math:`x'_i = \gamma(x_i, a_i)` (default :math:`x'_i = a_i`)
 5. global      :math:`u' = \rho(\mathrm{pool}_{i \in G} x'_i, u)` per graph, from a ``batch`` vector
 
-Nodes without incoming edges aggregate to zero for every reduction.
+Two optional rewirings come first, so that steps 1-5 are unchanged: a **k-hop cut-off**
+(``hops=k``: node ``i`` hears every node ``j`` within ``k`` hops of it, not just its neighbours)
+and a **virtual node** per graph (Gilmer et al. 2017: one extra node whose features are the mean
+of its graph's nodes and which sends one message to each of them). Nodes without incoming edges
+aggregate to zero for every reduction.
 """
 
 from __future__ import annotations
@@ -27,9 +31,9 @@ import torch.nn.functional as F
 from torch import Tensor
 from torch_geometric.utils import scatter, softmax
 
-from geodl.graph.validation import check_edge_index, check_option
+from geodl.graph.validation import check_edge_index, check_option, check_positive_int
 
-__all__ = ["propagate"]
+__all__ = ["propagate", "k_hop_edges"]
 
 Aggregate = Literal["sum", "mean", "max", "softmax"]
 MessageFn = Callable[[Tensor, Tensor, "Tensor | None"], Tensor]
@@ -38,6 +42,57 @@ MessageFn = Callable[[Tensor, Tensor, "Tensor | None"], Tensor]
 def _broadcast(w: Tensor, like: Tensor) -> Tensor:
     """Append singleton dims to a per-edge tensor so it multiplies ``like``: (E, H) -> (E, H, 1)."""
     return w.view(*w.shape, *([1] * (like.dim() - w.dim())))
+
+
+def k_hop_edges(edge_index: Tensor, num_nodes: int, hops: int) -> Tensor:
+    """Edges ``j -> i`` for every ``j`` that reaches ``i`` by a walk of 1 to ``hops`` edges.
+
+    A node gets a self-loop only where ``edge_index`` has one. Sorted by target, then source.
+    Cost: ``hops`` sparse products (scipy); the result can hold up to ``N^2`` edges on dense graphs.
+
+    >>> k_hop_edges(torch.tensor([[0, 1], [1, 2]]), 3, 2)  # 0 -> 1 -> 2 gains 0 -> 2
+    tensor([[0, 0, 1],
+            [1, 2, 2]])
+    """
+    import numpy as np
+    import scipy.sparse as sp
+
+    check_positive_int(hops, "hops")
+    check_edge_index(edge_index, num_nodes)
+    ei = edge_index.cpu().numpy()
+    a = sp.csr_matrix((np.ones(ei.shape[1], dtype=np.int8), (ei[0], ei[1])),
+                      shape=(num_nodes, num_nodes), dtype=np.int64)  # A[j, i], duplicates summed
+    a.data[:] = 1
+    reach = a
+    for _ in range(hops - 1):  # reach = pattern of A + A^2 + ... (walks j -> ... -> i)
+        reach = reach + reach @ a
+        reach.data[:] = 1  # keep 0/1: no overflow
+    reach = reach.tocoo()
+    src = torch.from_numpy(reach.row.astype(np.int64)).to(edge_index.device)
+    dst = torch.from_numpy(reach.col.astype(np.int64)).to(edge_index.device)
+    loops = torch.zeros(num_nodes, dtype=torch.bool, device=src.device)
+    loops[edge_index[0][edge_index[0] == edge_index[1]]] = True
+    keep = (src != dst) | loops[src]
+    src, dst = src[keep], dst[keep]
+    order = torch.argsort(dst * num_nodes + src)
+    return torch.stack([src[order], dst[order]])
+
+
+def _add_virtual_nodes(x: Tensor, edge_index: Tensor, batch: Tensor | None, n: int,
+                       edge_attr: Tensor | None, edge_weight: Tensor | None):
+    """Append one node per graph (features: the mean of its graph's nodes) with an edge to each
+    of the graph's nodes; zero edge features and unit weights on the new edges."""
+    if batch is None:
+        batch = torch.zeros(n, dtype=torch.long, device=x.device)
+    size = int(batch.max()) + 1 if batch.numel() else 0
+    virtual = scatter(x, batch, dim=0, dim_size=size, reduce="mean")  # (B, *)
+    nodes = torch.arange(n, device=x.device)
+    edge_index = torch.cat([edge_index, torch.stack([n + batch, nodes])], dim=1)  # (2, E + N)
+    if edge_attr is not None:
+        edge_attr = torch.cat([edge_attr, edge_attr.new_zeros(n, *edge_attr.shape[1:])])
+    if edge_weight is not None:
+        edge_weight = torch.cat([edge_weight, edge_weight.new_ones(n, *edge_weight.shape[1:])])
+    return torch.cat([x, virtual]), edge_index, edge_attr, edge_weight
 
 
 def propagate(
@@ -57,6 +112,8 @@ def propagate(
     u: Tensor | None = None,
     batch: Tensor | None = None,
     global_aggregate: Literal["sum", "mean", "max"] = "mean",
+    hops: int = 1,
+    virtual_node: bool = False,
 ) -> Tensor | tuple[Tensor, Tensor]:
     r"""Gather -> edge update -> aggregate at the target -> node update -> global update.
 
@@ -77,6 +134,13 @@ def propagate(
         u: graph-level features ``(B, G)`` handed to ``global_update`` (or ``None``).
         batch: ``(N,)`` graph id of every node for the global pooling (default: one graph).
         global_aggregate: how nodes are pooled per graph before ``global_update``.
+        hops: k-hop cut-off: messages along :func:`k_hop_edges` (every source within ``hops``
+            hops) instead of ``edge_index``; per-edge ``edge_attr`` / ``edge_weight`` and
+            precomputed ``attention`` logits belong to the original edges, so ``hops > 1``
+            refuses them.
+        virtual_node: add a virtual node per graph (``batch``) whose features are the mean of
+            its graph's nodes and which sends each of them one message (zero ``edge_attr``,
+            weight 1), as one more incoming edge; it is dropped from the output.
 
     Shapes:
         - x ``(N, *)``, edge_index ``(2, E)``, messages ``(E, *)``, edge_weight ``(E,)``/``(E, H)``
@@ -92,6 +156,26 @@ def propagate(
     check_option(aggregate, ["sum", "mean", "max", "softmax"], "aggregate")
     n = x.size(0) if num_nodes is None else num_nodes
     check_edge_index(edge_index, n)
+    # 0. optional rewiring: k-hop cut-off, virtual node
+    if hops != 1:
+        if edge_attr is not None or edge_weight is not None or isinstance(attention, Tensor):
+            raise ValueError(f"hops={hops}: edge_attr, edge_weight and attention tensors belong "
+                             f"to the 1-hop edges; pass hops=1, or compute them on "
+                             f"k_hop_edges(edge_index, num_nodes, hops) yourself.")
+        edge_index = k_hop_edges(edge_index, n, hops)
+    if virtual_node:
+        if isinstance(attention, Tensor):
+            raise ValueError("virtual_node=True adds edges, so attention logits must be a "
+                             "function (x_j, x_i, edge_attr), not a tensor.")
+        x, edge_index, edge_attr, edge_weight = _add_virtual_nodes(
+            x, edge_index, batch, n, edge_attr, edge_weight)
+        out = propagate(x, edge_index, message=message, aggregate=aggregate,
+                        edge_attr=edge_attr, edge_weight=edge_weight, attention=attention,
+                        attention_dropout=attention_dropout, training=training,
+                        update=update)[:n]  # (N, *): the virtual nodes dropped
+        if global_update is None:
+            return out
+        return _global(out, global_update, u, batch, global_aggregate)
     src, dst = edge_index
     # 1. gather: the source and target features of every edge, (E, *) each
     x_j, x_i = x.index_select(0, src), x.index_select(0, dst)
@@ -117,7 +201,12 @@ def propagate(
     out = a if update is None else update(x, a)
     if global_update is None:
         return out
-    # 5. global update: pool the nodes of each graph, then update the graph features
+    return _global(out, global_update, u, batch, global_aggregate)
+
+
+def _global(out: Tensor, global_update, u: Tensor | None, batch: Tensor | None,
+            global_aggregate: str) -> tuple[Tensor, Tensor]:
+    """5. global update: pool the nodes of each graph, then update the graph features."""
     if batch is None:
         batch = torch.zeros(out.size(0), dtype=torch.long, device=out.device)
     size = u.size(0) if u is not None else (int(batch.max()) + 1 if batch.numel() else 1)

@@ -1,7 +1,12 @@
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from geodl.nn import propagate
+from geodl.nn.message_passing import k_hop_edges
+from geodl.testing import assert_permutation_equivariant
+from tests.strategies import graphs
 
 # 0 -> 2, 1 -> 2, 2 -> 0, 3 isolated
 EDGES = torch.tensor([[0, 1, 2], [2, 2, 0]])
@@ -92,3 +97,76 @@ def test_errors_teach():
         propagate(X, EDGES, aggregate="min")
     with pytest.raises(ValueError, match="num_nodes"):
         propagate(X[:2], EDGES)
+
+
+# -- k-hop cut-off and virtual node ----------------------------------------------------------
+
+@settings(max_examples=30, deadline=None)
+@given(g=graphs(max_nodes=9), hops=st.integers(1, 4))
+def test_k_hop_edges_are_the_pairs_within_k_hops(g, hops):
+    """Oracle: networkx shortest-path lengths 1..k (self-loops only where the graph has one)."""
+    import networkx as nx
+
+    G = nx.DiGraph()
+    G.add_nodes_from(range(g.num_nodes))
+    G.add_edges_from(g.edge_index.t().tolist())
+    expected = {(j, i) for j, dist in nx.all_pairs_shortest_path_length(G, cutoff=hops)
+                for i, d in dist.items() if 1 <= d}
+    expected |= {(j, j) for j, i in g.edge_index.t().tolist() if j == i}
+    got = k_hop_edges(g.edge_index, g.num_nodes, hops)
+    assert set(map(tuple, got.t().tolist())) == expected
+    assert got.size(1) == len(expected)  # no duplicates
+    key = got[1] * max(g.num_nodes, 1) + got[0]
+    assert bool((key.diff() > 0).all())  # sorted by target, then source
+
+
+def test_hops_propagates_over_the_k_hop_edges():
+    out = propagate(X, EDGES, hops=2, aggregate="mean")
+    torch.testing.assert_close(out, propagate(X, k_hop_edges(EDGES, 4, 2), aggregate="mean"))
+    # 0 -> 2 -> 0 makes no self-loop; 1 -> 2 -> 0 adds 1 to node 0's sources
+    torch.testing.assert_close(out[0], (X[2] + X[1]) / 2)
+
+
+def test_hops_refuses_per_edge_tensors():
+    with pytest.raises(ValueError, match="hops=2"):
+        propagate(X, EDGES, hops=2, edge_weight=torch.ones(3, dtype=torch.float64))
+    with pytest.raises(ValueError, match="hops"):
+        propagate(X, EDGES, hops=0)
+
+
+def test_virtual_node_by_hand():
+    """Each node also hears the mean of its graph: two graphs, {0, 1, 2} and {3}."""
+    batch = torch.tensor([0, 0, 0, 1])
+    out = propagate(X, EDGES, virtual_node=True, batch=batch)
+    mean0 = X[:3].mean(0)
+    expected = torch.stack([X[2] + mean0, mean0, X[0] + X[1] + mean0, X[3]])
+    torch.testing.assert_close(out, expected)
+    # mean aggregation: the virtual message is one more incoming message
+    out = propagate(X, EDGES, virtual_node=True, batch=batch, aggregate="mean")
+    torch.testing.assert_close(out[2], (X[0] + X[1] + mean0) / 3)
+
+
+def test_virtual_node_with_messages_updates_and_globals():
+    torch.manual_seed(0)
+    edge_attr = torch.randn(3, 2, dtype=torch.float64)
+    lin = torch.nn.Linear(4, 2).double()
+
+    def message(x_j, x_i, e):
+        return lin(torch.cat([x_j, e], -1))
+
+    out, u = propagate(X, EDGES, message=message, edge_attr=edge_attr, virtual_node=True,
+                       update=lambda x, a: x + a, global_update=lambda pooled, u: pooled * 2)
+    virtual = message(X.mean(0, keepdim=True).expand(4, -1), X,
+                      torch.zeros(4, 2, dtype=torch.float64))  # (4, 2) one message each
+    expected = X + propagate(X, EDGES, message=message, edge_attr=edge_attr) + virtual
+    torch.testing.assert_close(out, expected)
+    torch.testing.assert_close(u, 2 * out.mean(0, keepdim=True))
+
+
+@settings(max_examples=20, deadline=None)
+@given(g=graphs(max_nodes=8))
+def test_virtual_node_and_hops_are_permutation_equivariant(g):
+    def layer(x, edge_index):
+        return propagate(x, edge_index, aggregate="max", hops=2, virtual_node=True)
+
+    assert_permutation_equivariant(layer, g.x, g.edge_index)
