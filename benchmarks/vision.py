@@ -39,41 +39,13 @@ import torch.nn.functional as F
 from _common import OtherLoad, log  # benchmarks/ is on sys.path when a script runs
 from torch import nn
 
+from geodl.bench.twins import torch_cnn
 from geodl.graph import grid_graph
 from geodl.models.cnn import CNN, CNNConfig
 
 SEED = 0
 TARGET_FASHION, TARGET_MNIST1D = 0.91, 0.90
 MEAN, STD = 0.2860, 0.3530
-
-
-def torch_twin(model: CNN) -> nn.Sequential:
-    """``model`` (2-D CNN, flatten head, max pooling) written with nn.Conv2d, same weights."""
-    c = model.config
-    layers, width = [], c.in_channels
-    convs = iter(zip(model.convs, model.norms))
-    for _ in c.channels:
-        for _ in range(c.convs_per_stage):
-            conv, norm = next(convs)
-            twin = nn.Conv2d(width, conv.out_channels, conv.kernel_size, padding="same",
-                             bias=conv.bias is not None)
-            twin.load_state_dict(conv.state_dict())
-            bn = nn.BatchNorm2d(conv.out_channels)
-            bn.load_state_dict(norm.state_dict())
-            layers += [twin, bn, nn.ReLU()]
-            width = conv.out_channels
-        layers.append(nn.MaxPool2d(c.pool_size))
-    hidden = nn.Linear(model.hidden.in_features, c.hidden)
-    h = c.image_size[0] // 2 ** len(c.channels)
-    w = c.image_size[1] // 2 ** len(c.channels)
-    with torch.no_grad():  # geodl flattens each image as (H, W, C), nn.Flatten as (C, H, W)
-        hidden.weight.copy_(model.hidden.weight.view(c.hidden, h, w, width).permute(0, 3, 1, 2)
-                            .reshape(c.hidden, -1))
-        hidden.bias.copy_(model.hidden.bias)
-    out = nn.Linear(c.hidden, c.num_classes)
-    out.load_state_dict(model.out.state_dict())
-    return nn.Sequential(*layers, nn.Flatten(), nn.Dropout(c.dropout), hidden, nn.ReLU(),
-                         nn.Dropout(c.dropout), out)
 
 
 class Trainer:
@@ -127,7 +99,7 @@ def fashion_rows(epochs: int, train_size: int | None, batch: int, lr: float) -> 
     config = CNNConfig(in_channels=1, num_classes=10, channels=(32, 64), dropout=0.1,
                        hidden=128, image_size=(28, 28))
     ours = CNN(config)
-    theirs = torch_twin(ours)
+    theirs = torch_cnn(ours)  # the same network from nn.Conv2d layers, same weights
     steps = epochs * ((len(x) + batch - 1) // batch)
     trainers = {"geodl": Trainer(ours, geodl_call(28, 28), steps, lr),
                 "torch": Trainer(theirs, lambda m, i: m(i), steps, lr)}
