@@ -187,6 +187,9 @@ class VGAE(GAE):
     :meth:`encode` keeps its ``mu`` and ``logstd`` on the model for :meth:`kl_loss`, as PyG's
     ``VGAE`` does; the training loss is ``recon + kl_loss()``
     (:class:`~geodl.tasks.LinkPrediction` adds it for any model with a ``kl_loss`` method).
+    Until the next evaluation those tensors hold the training step's autograd graph, so
+    ``copy.deepcopy(model)`` right after a training forward fails (copy ``state_dict()``, as
+    :func:`~geodl.tasks.fit` does).
 
     Args: as :class:`GAE`; the heads are ``conv_mu`` and ``conv_logstd``.
 

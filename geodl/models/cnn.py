@@ -153,6 +153,12 @@ class CNN(nn.Module):
         c, act = self.config, _ACTS[self.config.act]
         if g is None:
             x, g = from_images(x, c.kernel_size)
+        s = g.structure
+        if self.hidden is not None and s is not None and (s.height, s.width) != c.image_size:
+            raise ValueError(f"the images are {s.height} x {s.width} but the flatten head was "
+                             f"built for image_size={c.image_size}; resize the images, build "
+                             f"the model with image_size=({s.height}, {s.width}), or use "
+                             f"head='mean'.")
         layers = iter(zip(self.convs, self.norms))
         for _ in c.channels:
             for _ in range(c.convs_per_stage):

@@ -304,6 +304,10 @@ class ViTConfig:
         check_positive_int(self.n_layer, "n_layer")
         _check_heads(self.n_embd, self.n_head)
         check_option(self.pos_encoding, ["learned", "laplacian"], "pos_encoding")
+        if self.pos_encoding == "laplacian" and self.image_size[0] * self.image_size[1] == p * p:
+            raise ValueError(f"pos_encoding='laplacian' needs at least two patches, got one "
+                             f"({self.image_size} images, patch_size={p}); use a smaller "
+                             f"patch_size or pos_encoding='learned'.")
 
 
 class ViT(nn.Module):

@@ -109,6 +109,8 @@ def schedule(edge_index: Tensor, num_nodes: int, *, reverse: bool = False) -> Sc
     """
     n = int(num_nodes)
     check_edge_index(edge_index, n)
+    if edge_index.is_inference():  # no version counter to key a cache on: build afresh
+        return _build_schedule(edge_index, n, reverse)
     key = (n, edge_index._version, bool(reverse))
     ref, cached = _CACHE.get(id(edge_index), (None, {}))
     if ref is None or ref() is not edge_index:  # tensors compare elementwise: key on id
@@ -117,6 +119,15 @@ def schedule(edge_index: Tensor, num_nodes: int, *, reverse: bool = False) -> Sc
         weakref.finalize(edge_index, _CACHE.pop, id(edge_index), None)
     if key in cached:
         return cached[key]
+    out = _build_schedule(edge_index, n, reverse)
+    for old in [k for k in cached if k[:2] != key[:2]]:  # an older version of this tensor
+        del cached[old]
+    cached[key] = out
+    return out
+
+
+def _build_schedule(edge_index: Tensor, n: int, reverse: bool) -> Schedule:
+    """:func:`schedule` without the cache."""
     src, dst = edge_index.flip(0) if reverse else edge_index
     level = _levels(src, dst, n)
     order = torch.argsort(level, stable=True)  # level-ordered rows -> node ids
@@ -148,11 +159,7 @@ def schedule(edge_index: Tensor, num_nodes: int, *, reverse: bool = False) -> Sc
     levels = [Level(k, starts[k], sizes[k], tuple(groups[k]), int(mk), edges[k])
               for k, mk in enumerate(m.tolist())]
     sinks = (torch.bincount(src, minlength=n) == 0).nonzero().view(-1)
-    out = Schedule(order, rank, tuple(levels), sinks)
-    for old in [k for k in cached if k[:2] != key[:2]]:  # an older version of this tensor
-        del cached[old]
-    cached[key] = out
-    return out
+    return Schedule(order, rank, tuple(levels), sinks)
 
 
 def _sources(states: list[Tensor], level: Level) -> Tensor:
@@ -281,12 +288,17 @@ class _Recurrent(nn.Module):
             raise TypeError(f"g must be a geodl Graph, a PyG Data or an edge_index tensor, got "
                             f"{type(g).__name__}.")
         n, mode, hidden = x.size(0), self.rnn.mode, self.hidden_size
+        batch_given = batch
         if batch is None:
             batch = torch.zeros(n, dtype=torch.long, device=x.device)
         elif batch.shape != (n,):
             raise ValueError(f"batch must have shape (N,) = ({n},), got {tuple(batch.shape)}.")
         if state is not None:
             num_graphs = (state[0] if isinstance(state, tuple) else state).size(1)
+            if num_graphs > 1 and batch_given is None:
+                raise ValueError(f"state holds {num_graphs} initial states but the graph has no "
+                                 f"batch vector: pass batch= (the graph id of every node) or a "
+                                 f"batched Graph, so each sequence starts from its own state.")
         else:
             num_graphs = int(batch.max()) + 1 if n else 1
         if n and int(batch.max()) >= num_graphs:

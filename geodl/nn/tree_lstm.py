@@ -96,8 +96,12 @@ class ChildSumTreeLSTM(nn.Module):
 
     def _generic(self, x: Tensor, edge_index: Tensor, state, batch: Tensor | None):
         n, H, lstm = x.size(0), self.hidden_size, self.lstm
+        batch_given = batch
         if batch is None:
             batch = torch.zeros(n, dtype=torch.long, device=x.device)
+        if state is not None and state[0].size(1) > 1 and batch_given is None:
+            raise ValueError(f"state holds {state[0].size(1)} initial states but the graph has "
+                             f"no batch vector: pass batch= (the graph id of every node).")
         num_graphs = state[0].size(1) if state is not None else (int(batch.max()) + 1 if n else 1)
         if state is None:
             state = (x.new_zeros(1, num_graphs, H),) * 2

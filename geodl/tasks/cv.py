@@ -25,6 +25,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
 import torch
@@ -165,6 +166,7 @@ def cross_validate(make_model: Callable[[int], nn.Module], graphs: Sequence[Data
     if labels.numel() != len(graphs):
         raise ValueError(f"y has {labels.numel()} labels for {len(graphs)} graphs; pass one "
                          f"label per graph.")
+    checkpoint = fit_kwargs.pop("checkpoint", None)
     folds = stratified_kfold(labels, k=k, seed=seed, validation=True)
     tests, histories = [], []
     for fold, (train, val, test) in enumerate(folds):
@@ -174,6 +176,9 @@ def cross_validate(make_model: Callable[[int], nn.Module], graphs: Sequence[Data
                                batch_size=batch_size, kind=kind, forward=forward)
         torch.manual_seed(seed + fold)
         model = make_model(fold)
+        if checkpoint is not None:  # one file per fold: fold i must never resume fold 0's model
+            path = Path(checkpoint)
+            fit_kwargs["checkpoint"] = path.with_name(f"{path.stem}.fold{fold}{path.suffix}")
         history = fit(model, _TrackTest(task) if track_test else task, seed=seed + fold,
                       progress=progress, **fit_kwargs)
         model.eval()

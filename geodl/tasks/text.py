@@ -98,9 +98,10 @@ def mask_tokens(tokens: Tensor, mask_id: int, vocab_size: int, *, prob: float = 
     if not 0.0 <= prob <= 1.0:
         raise ValueError(f"prob must be in [0, 1], got {prob}.")
     check_positive_int(vocab_size, "vocab_size")
+    device = tokens.device
     special = torch.tensor(sorted(set(int(i) for i in special_ids) | {int(mask_id)}),
-                           dtype=torch.long)
-    allowed = torch.ones(vocab_size, dtype=torch.bool)
+                           dtype=torch.long, device=device)
+    allowed = torch.ones(vocab_size, dtype=torch.bool, device=device)
     allowed[special[special < vocab_size]] = False
     candidates = allowed.nonzero().flatten()  # (V',) ids a random replacement may take
     if candidates.numel() == 0:
@@ -109,11 +110,12 @@ def mask_tokens(tokens: Tensor, mask_id: int, vocab_size: int, *, prob: float = 
     maskable = ~torch.isin(tokens, special)
     if padding_mask is not None:
         maskable &= ~padding_mask
-    u = torch.rand(tokens.shape + (2,), generator=generator)  # (..., 2): choose, then replace
+    # drawn on the generator's device (CPU by default), then moved: same numbers on any device
+    u = torch.rand(tokens.shape + (2,), generator=generator).to(device)  # (..., 2)
     chosen = maskable & (u[..., 0] < prob)
     to_mask = chosen & (u[..., 1] < 0.8)
     to_random = chosen & (u[..., 1] >= 0.8) & (u[..., 1] < 0.9)
-    draws = torch.randint(candidates.numel(), tokens.shape, generator=generator)
+    draws = torch.randint(candidates.numel(), tokens.shape, generator=generator).to(device)
     inputs = tokens.clone()
     inputs[to_mask] = mask_id
     inputs[to_random] = candidates[draws[to_random]]

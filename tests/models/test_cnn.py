@@ -101,3 +101,9 @@ def test_cnn_on_a_one_row_grid_is_a_1d_cnn():
     features = ref(signals).transpose(1, 2).reshape(2, -1)  # (B, T/4 * C), node-major
     expected = model.out(torch.relu(model.hidden(features)))
     torch.testing.assert_close(model(signals.unsqueeze(2)), expected, **TOL)
+
+
+def test_flatten_head_names_a_wrong_image_size():
+    model = CNN(CNNConfig(channels=(4,), image_size=(6, 6), hidden=8))
+    with pytest.raises(ValueError, match="image_size=\\(6, 6\\)"):
+        model(torch.randn(2, 1, 8, 8))

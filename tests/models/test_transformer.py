@@ -218,6 +218,8 @@ def test_vit_errors():
         ViTConfig(image_size=28, patch_size=3)
     with pytest.raises(ValueError, match="pos_encoding='sine'"):
         ViTConfig(pos_encoding="sine")
+    with pytest.raises(ValueError, match="at least two patches"):
+        ViTConfig(image_size=4, patch_size=4, pos_encoding="laplacian")
     vit = ViT(image_size=8, patch_size=4, n_layer=1, n_head=1, n_embd=4)
     with pytest.raises(ValueError, match=r"\(B, 1, 8, 8\)"):
         vit(torch.randn(1, 3, 8, 8))

@@ -243,3 +243,21 @@ def test_gradcheck_on_a_dag(kind):
         return out, *_parts(final)
 
     assert torch.autograd.gradcheck(f, (x, *params))
+
+
+def test_several_initial_states_need_a_batch_vector():
+    g = path_graph(5, batch_size=2)
+    x, h0 = torch.randn(10, 3), torch.randn(1, 2, 4)
+    layer = GRU(3, 4)
+    with pytest.raises(ValueError, match="pass batch="):
+        layer(x, g.edge_index, h0)  # a bare edge_index: every node would start from state 0
+    out, _ = layer(x, g.edge_index, h0, batch=torch.arange(2).repeat_interleave(5))
+    torch.testing.assert_close(out, layer(x, g, h0)[0])
+
+
+def test_runs_under_inference_mode():
+    layer = LSTM(3, 4)
+    with torch.inference_mode():
+        edge_index = torch.tensor([[0, 1, 2], [2, 2, 3]])  # an inference tensor: no version
+        out, _ = layer(torch.randn(4, 3), edge_index)
+    assert out.shape == (4, 4)

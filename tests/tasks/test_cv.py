@@ -108,3 +108,13 @@ def test_cv_result_statistics_directly():
     hist = History()
     result = CVResult([{"acc": 0.5}, {"acc": 1.0}], [hist, hist], [], monitor="acc")
     assert result.mean == {"acc": 0.75} and result.std == {"acc": 0.25}
+
+
+def test_checkpoints_are_per_fold(tmp_path):
+    """A shared checkpoint would let fold i resume fold 0's finished model (a leak)."""
+    graphs = toy_graphs(9)
+    result = cross_validate(make_gin(), graphs, k=3, epochs=3, progress=False,
+                            checkpoint=tmp_path / "ck.pt", resume=True)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [f"ck.fold{i}.pt" for i in range(3)]
+    losses = [h.train_loss for h in result.histories]
+    assert losses[0] != losses[1] != losses[2]
