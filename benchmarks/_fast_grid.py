@@ -9,8 +9,11 @@ and the weights) on float32 CPU tensors, median over interleaved calls after a w
   on it, so ``fast`` can come out below 1x),
 - ``fast``: the geodl layer on ``grid_graph(H, W, batch_size=B)`` with node features
   ``(B*H*W, C)``; it calls the same op on the channels-last view of those features,
-- ``generic``: the same layer with ``fast=False`` (``propagate`` over the typed grid edges:
-  one GEMM for all offsets, a row lookup per edge, a scatter-sum; cached edges).
+- ``generic``: the same layer with ``fast=False``: its message passing over the grid edges
+  (cached per shape) in the sparse formulation the layers test equal to ``propagate``: for the
+  convolutions ``sum_t A_t X W_t`` with one CSR matrix per stencil offset
+  (``geodl.nn.grid_conv.typed_spmm``), for mean pooling and upsampling one sparse product,
+  for max pooling a gather of each window into a padded array and a max.
 
 Rows: 3x3 convolution 32 -> 32 channels on 16 x 64 x 64 (the issue's size); 2x2 max pooling
 and 2x nearest upsampling of 32 channels on 16 x 64 x 64; 2x2 stride-2 transposed convolution

@@ -9,19 +9,25 @@ finer one after an upsampling; ``g`` itself when the resolution does not change)
 carries the structure tag (and the stencil, ``kernel_size`` and ``dilation``) of ``g`` but no
 features: pass ``x_out`` explicitly to the next layer.
 
-The generic path of every grid layer propagates over the bipartite edges
-``input pixel -> output pixel`` that :func:`grid_edges` builds (cached per shape).
+The generic path (``fast=False``) of every grid layer is message passing over the bipartite
+edges ``input pixel -> output pixel`` that :func:`grid_edges` builds (cached per shape). The
+convolutions compute it in its sparse formulation (:func:`typed_spmm`: one sparse matrix per
+edge type, cached per shape), tested equal to :func:`~geodl.nn.propagate` itself
+(:func:`typed_propagate`).
 """
 
 from __future__ import annotations
 
 import functools
 import math
+import warnings
+from dataclasses import dataclass
 from typing import Literal
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+from torch.autograd.function import once_differentiable
 from torch_geometric.data import Data
 
 from geodl.graph.graph import Graph, grid_graph
@@ -29,7 +35,8 @@ from geodl.graph.structure import GridStructure
 from geodl.graph.validation import check_option, check_positive_int
 from geodl.nn.message_passing import propagate
 
-__all__ = ["GridConv", "grid_edges"]
+__all__ = ["GridConv", "TypedAdjacency", "grid_adjacency", "grid_edges", "typed_propagate",
+           "typed_spmm"]
 
 Pair = tuple[int, int]
 
@@ -128,6 +135,8 @@ def typed_propagate(h: Tensor, src: Tensor, dst: Tensor, edge_type: Tensor, num_
     and edge ``j -> i`` of type ``t`` carries row ``(j, t)``. The messages ignore ``x_j``, so
     the features handed to ``propagate`` are zero-width (nothing is gathered for them); the
     node set spans both grids (``max(N_in, N_out)`` ids) and the output keeps ``N_out`` rows.
+    This is the definition; the layers' generic paths compute the same sums with
+    :func:`typed_spmm` (its sparse formulation, tested equal).
     """
     n_in, k, f = h.shape
     rows = h.reshape(n_in * k, f)  # (N_in * K, F): row j*K + t = W_t^T x_j
@@ -137,6 +146,126 @@ def typed_propagate(h: Tensor, src: Tensor, dst: Tensor, edge_type: Tensor, num_
                     message=lambda x_j, x_i, s: rows.index_select(0, s), edge_attr=slot,
                     num_nodes=n)  # (n, F)
     return out[:num_out]
+
+
+def _csr(row: Tensor, col: Tensor, value: Tensor, shape: Pair) -> Tensor:
+    """The ``shape`` CSR matrix with entries ``value`` at ``(row, col)`` (duplicates add up)."""
+    order = torch.argsort(row * shape[1] + col)  # CSR order: by row, then column
+    crow = torch.zeros(shape[0] + 1, dtype=torch.long, device=row.device)
+    torch.cumsum(torch.bincount(row, minlength=shape[0]), 0, out=crow[1:])
+    # int32 indices: the sparse kernels take them without a conversion per call
+    index = torch.int32 if max(*shape, col.numel()) < 2**31 else torch.long
+    with warnings.catch_warnings():  # torch flags its CSR support as beta: by design
+        warnings.simplefilter("ignore", UserWarning)
+        return torch.sparse_csr_tensor(crow.to(index), col[order].to(index), value[order],
+                                       shape, check_invariants=False)
+
+
+@dataclass(frozen=True)
+class TypedAdjacency:
+    r"""Typed edges ``j -> i`` as one sparse matrix per type, for :func:`typed_spmm`.
+
+    ``adj[t]`` ``(N_out, N_in)`` has :math:`a_{ij}` at every edge ``j -> i`` of type ``t``
+    (1 for a sum; :math:`1 / \deg_{in}(i)`, all types counted, for a mean); ``adj_t[t]`` is
+    its transpose, also CSR (torch would otherwise convert a transposed CSR matrix in every
+    backward pass, as :class:`~geodl.nn.gcn_conv.GCNConv`'s fast path avoids too).
+    """
+
+    adj: tuple[Tensor, ...]  # K CSR (N_out, N_in)
+    adj_t: tuple[Tensor, ...]  # K CSR (N_in, N_out)
+
+    @classmethod
+    def build(cls, src: Tensor, dst: Tensor, edge_type: Tensor | None, num_in: int,
+              num_out: int, num_types: int = 1, aggregate: Literal["sum", "mean"] = "sum",
+              dtype: torch.dtype = torch.float32) -> TypedAdjacency:
+        """From the edges ``src -> dst`` (``(E,)`` each) of type ``edge_type`` (``None``: one
+        type)."""
+        value = torch.ones(src.numel(), dtype=dtype, device=src.device)  # (E,)
+        if aggregate == "mean":
+            deg = torch.bincount(dst, minlength=num_out).clamp(min=1)  # (N_out,)
+            value = value / deg[dst]
+        adj, adj_t = [], []
+        for t in range(num_types):
+            keep = slice(None) if edge_type is None else edge_type == t
+            s, d, v = src[keep], dst[keep], value[keep]
+            adj.append(_csr(d, s, v, (num_out, num_in)))
+            adj_t.append(_csr(s, d, v, (num_in, num_out)))
+        return cls(tuple(adj), tuple(adj_t))
+
+    def reversed(self) -> TypedAdjacency:
+        """The same edges reversed, ``i -> j`` (a transposed convolution's)."""
+        return TypedAdjacency(self.adj_t, self.adj)
+
+
+class _TypedSpMM(torch.autograd.Function):
+    """``sum_t A_t (X W_t)`` (``W`` ``None``: ``sum_t A_t X``), accumulated in place; the
+    backward uses the cached transposes: ``G_t = A_t^T dY``, ``dX = sum_t G_t W_t^T``,
+    ``dW_t = X^T G_t``."""
+
+    @staticmethod
+    def forward(ctx, x: Tensor, weight: Tensor | None, layout: TypedAdjacency) -> Tensor:
+        ctx.save_for_backward(x, weight)
+        ctx.layout = layout
+        out = x.new_zeros(layout.adj[0].size(0), x.size(1) if weight is None else weight.size(2))
+        for t, a in enumerate(layout.adj):  # the messages of type t, summed at their targets
+            out.addmm_(a, x if weight is None else x @ weight[t])  # (N_out, C_out)
+        return out
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad: Tensor):
+        x, weight = ctx.saved_tensors
+        grad = grad.contiguous()  # (N_out, C_out)
+        need_x, need_w = ctx.needs_input_grad[:2]
+        grad_x = x.new_zeros(x.shape) if need_x else None
+        if weight is None:
+            for a_t in ctx.layout.adj_t:
+                grad_x.addmm_(a_t, grad)
+            return grad_x, None, None
+        grad_w = weight.new_empty(weight.shape) if need_w else None  # (K, C_in, C_out)
+        msg = grad.new_empty(x.size(0), grad.size(1))  # (N_in, C_out), reused for every type
+        for t, a_t in enumerate(ctx.layout.adj_t):
+            torch.addmm(msg, a_t, grad, beta=0, out=msg)  # G_t = A_t^T dY
+            if need_x:
+                grad_x.addmm_(msg, weight[t].T)
+            if need_w:
+                torch.mm(x.T, msg, out=grad_w[t])
+        return grad_x, grad_w, None
+
+
+def typed_spmm(x: Tensor, weight: Tensor | None, layout: TypedAdjacency) -> Tensor:
+    r"""The sparse formulation of :func:`typed_propagate`: :math:`\sum_t A_t X W_t`.
+
+    With ``M`` ``(N_in K, C_out)`` the per-type messages :math:`W_t^\top x_j` stacked
+    type-major and ``S = [A_0 \dots A_{K-1}]`` ``(N_out, N_in K)``, :func:`typed_propagate`
+    is ``S @ M``; this computes it one column block (one type) at a time, so the ``(E, C)``
+    messages and ``M`` itself are never materialised, and accumulates the sparse products in
+    place (torch's ``A @ B`` on a CSR matrix costs a copy of the result). ``weight=None``:
+    :math:`\sum_t A_t X` (a plain sparse aggregation, e.g. a mean pooling). Float64 round-off
+    apart, it equals :func:`typed_propagate` with the same edges (tests); no double backward.
+
+    Shapes:
+        - x ``(N_in, C_in)``, weight ``(K, C_in, C_out)`` (``K = len(layout.adj)``)
+        - out ``(N_out, C_out)``
+
+    >>> layout = TypedAdjacency.build(torch.tensor([0, 1]), torch.tensor([1, 1]), None, 2, 2)
+    >>> typed_spmm(torch.tensor([[1.0], [2.0]]), None, layout).view(-1).tolist()
+    [0.0, 3.0]
+    """
+    return _TypedSpMM.apply(x, weight, layout)
+
+
+@functools.lru_cache(maxsize=32)
+def grid_adjacency(batch_size: int, in_hw: Pair, out_hw: Pair, kernel_size: Pair,
+                   stride: Pair, padding: Pair, dilation: Pair, device: torch.device,
+                   aggregate: Literal["sum", "mean"] = "sum",
+                   dtype: torch.dtype = torch.float32) -> TypedAdjacency:
+    """:func:`grid_edges` as a :class:`TypedAdjacency` (cached per shape and dtype)."""
+    src, dst, etype = grid_edges(batch_size, in_hw, out_hw, kernel_size, stride, padding,
+                                 dilation, device)
+    return TypedAdjacency.build(src, dst, etype, batch_size * in_hw[0] * in_hw[1],
+                                batch_size * out_hw[0] * out_hw[1],
+                                kernel_size[0] * kernel_size[1], aggregate, dtype)
 
 
 class GridConv(nn.Module):
@@ -156,13 +285,16 @@ class GridConv(nn.Module):
     with :math:`\bigoplus` a sum (a convolution; zero padding = missing neighbours) or a mean.
 
     **Configuration of** :func:`~geodl.nn.propagate`: ``message`` = :math:`W_{t_{ji}}^\top x_j`
-    (computed as one GEMM :math:`X [W_0 \dots W_{K-1}]` and a row lookup per edge, see
-    :func:`typed_propagate`), ``aggregate="sum"`` (or ``"mean"``), no node update.
-    **Fast path**: on a graph tagged ``grid`` (:func:`~geodl.graph.grid_graph`) with
+    (one GEMM :math:`X [W_0 \dots W_{K-1}]` and a row lookup per edge:
+    :func:`typed_propagate`, the definition), ``aggregate="sum"`` (or ``"mean"``), no node
+    update. **Fast path**: on a graph tagged ``grid`` (:func:`~geodl.graph.grid_graph`) with
     ``aggregate="sum"``, ``F.conv2d`` on ``x.view(B, H, W, C).permute(0, 3, 1, 2)``, a
-    channels-last NCHW view (no copy), and back. ``fast=False`` propagates over the layer's own
-    stencil edges (any stride, padding, dilation); ``generic(g)`` strips the tag and propagates
-    over ``g.edge_index``/``g.edge_type``, the same convolution when ``g``'s stencil is this
+    channels-last NCHW view (no copy), and back. **Generic path** (``fast=False``, and every
+    general graph): the same message passing in its sparse formulation,
+    :math:`\sum_t A_t X W_t` with one cached CSR matrix :math:`A_t` per edge type
+    (:func:`typed_spmm`; tested equal to :func:`typed_propagate`), over the layer's own stencil
+    edges (any stride, padding, dilation); ``generic(g)`` strips the tag and uses
+    ``g.edge_index``/``g.edge_type``, the same convolution when ``g``'s stencil is this
     layer's (stride 1, ``padding="same"``, equal ``kernel_size`` and ``dilation``).
 
     ``padding="same"`` keeps the grid: offsets ``d (i - (k - 1) // 2)``, so an even kernel sees
@@ -247,13 +379,23 @@ class GridConv(nn.Module):
             (height, width), self.kernel_size, self.stride, self._pad, self.dilation))
 
     def per_type(self, x: Tensor) -> Tensor:
-        r""":math:`W_t^\top x_j` for every node and edge type: ``(N, K, C_out)`` (one GEMM)."""
+        r""":math:`W_t^\top x_j` for every node and edge type: ``(N, K, C_out)`` (one GEMM), the
+        ``h`` of :func:`typed_propagate`."""
         g, k, c_out = self.groups, self.num_edge_types, self.out_channels
         w = self.weight.view(g, c_out // g, -1, k)  # (G, C_out/G, C_in/G, K)
         if g == 1:
             return (x @ w[0].permute(1, 2, 0).reshape(-1, k * c_out)).view(-1, k, c_out)
         xg = x.reshape(x.size(0), g, -1)  # (N, G, C_in/G)
         return torch.einsum("ngc,gock->nkgo", xg, w).reshape(x.size(0), k, c_out)
+
+    def type_weight(self) -> Tensor:
+        r"""The :math:`W_t` stacked, ``(K, C_in, C_out)`` (block-diagonal for ``groups > 1``)."""
+        g, k, c_out = self.groups, self.num_edge_types, self.out_channels
+        w = self.weight.view(g, c_out // g, -1, k).permute(3, 0, 2, 1)  # (K, G, C_in/G, C_out/G)
+        if g == 1:
+            return w[:, 0]
+        eye = torch.eye(g, dtype=w.dtype, device=w.device)
+        return torch.einsum("kgco,gh->kgcho", w, eye).reshape(k, self.in_channels, c_out)
 
     def _fast(self, x: Tensor, s: GridStructure) -> Tensor:
         img = x.reshape(s.batch_size, s.height, s.width, -1).permute(0, 3, 1, 2)  # (B, C, H, W)
@@ -269,7 +411,8 @@ class GridConv(nn.Module):
         return out.permute(0, 2, 3, 1).reshape(-1, self.out_channels)  # (N_out, C_out)
 
     def forward(self, x: Tensor, g: Data, *, fast: bool = True) -> tuple[Tensor, Data]:
-        """``fast=False`` takes the generic :func:`~geodl.nn.propagate` path (same result)."""
+        """``fast=False`` takes the generic path, :func:`typed_spmm` (same result); a general
+        graph always does."""
         s = grid_of(x, g)
         if x.size(1) != self.in_channels:
             raise ValueError(f"x has {x.size(1)} channels but the layer expects "
@@ -280,11 +423,10 @@ class GridConv(nn.Module):
         g_out = g if out_hw == (s.height, s.width) else like_grid(s, *out_hw)
         if fast and self.aggregate == "sum":
             return self._fast(x, s), g_out
-        src, dst, etype = grid_edges(s.batch_size, (s.height, s.width), out_hw,
-                                     self.kernel_size, self.stride, self._pad, self.dilation,
-                                     x.device)
-        out = typed_propagate(self.per_type(x), src, dst, etype, g_out.num_nodes,
-                              self.aggregate)  # (N_out, C_out)
+        layout = grid_adjacency(s.batch_size, (s.height, s.width), out_hw, self.kernel_size,
+                                self.stride, self._pad, self.dilation, x.device,
+                                self.aggregate, x.dtype)
+        out = typed_spmm(x, self.type_weight(), layout)  # (N_out, C_out)
         return (out if self.bias is None else out + self.bias), g_out
 
     def _relational(self, x: Tensor, g: Data) -> Tensor:
@@ -303,7 +445,9 @@ class GridConv(nn.Module):
                              f"kernel_size=(1, {int(edge_type.max()) + 1}) for that many "
                              "relations.")
         src, dst = g.edge_index
-        out = typed_propagate(self.per_type(x), src, dst, edge_type, x.size(0), self.aggregate)
+        layout = TypedAdjacency.build(src, dst, edge_type, x.size(0), x.size(0), k,
+                                      self.aggregate, x.dtype)
+        out = typed_spmm(x, self.type_weight(), layout)  # (N, C_out)
         return out if self.bias is None else out + self.bias
 
     def extra_repr(self) -> str:

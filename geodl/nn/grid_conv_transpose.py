@@ -10,7 +10,7 @@ from torch import Tensor, nn
 from torch_geometric.data import Data
 
 from geodl.graph.validation import check_positive_int
-from geodl.nn.grid_conv import Pair, _pair, grid_edges, grid_of, like_grid, typed_propagate
+from geodl.nn.grid_conv import Pair, _pair, grid_adjacency, grid_of, like_grid, typed_spmm
 
 __all__ = ["GridConvTranspose"]
 
@@ -34,8 +34,11 @@ class GridConvTranspose(nn.Module):
     initialisation it shares.
 
     **Configuration of** :func:`~geodl.nn.propagate`: ``message`` = :math:`W_t^\top x_j` (one
-    GEMM and a row lookup, :func:`~geodl.nn.grid_conv.typed_propagate`), ``aggregate="sum"``.
-    **Fast path** (grid tag): ``F.conv_transpose2d`` on the channels-last NCHW view.
+    GEMM and a row lookup, :func:`~geodl.nn.grid_conv.typed_propagate`, the definition),
+    ``aggregate="sum"``. **Fast path** (grid tag): ``F.conv_transpose2d`` on the channels-last
+    NCHW view. **Generic path** (``fast=False``): its sparse formulation
+    :math:`\sum_t A_t^\top X W_t` with the strided convolution's cached per-type matrices
+    (:func:`~geodl.nn.grid_conv.typed_spmm`, tested equal to ``typed_propagate``).
     Returns ``(x_out, g_out)`` (see :mod:`geodl.nn.grid_conv`).
 
     Args:
@@ -95,8 +98,18 @@ class GridConvTranspose(nn.Module):
             (height, width), self.kernel_size, self.stride, self.padding, self.output_padding,
             self.dilation))
 
+    def type_weight(self) -> Tensor:
+        r"""The :math:`W_t` stacked, ``(K, C_in, C_out)`` (block-diagonal for ``groups > 1``)."""
+        g, k, c_out = self.groups, self.num_edge_types, self.out_channels
+        w = self.weight.view(g, self.in_channels // g, c_out // g, k).permute(3, 0, 1, 2)
+        if g == 1:  # w: (K, G, C_in/G, C_out/G)
+            return w[:, 0]
+        eye = torch.eye(g, dtype=w.dtype, device=w.device)
+        return torch.einsum("kgco,gh->kgcho", w, eye).reshape(k, self.in_channels, c_out)
+
     def per_type(self, x: Tensor) -> Tensor:
-        r""":math:`W_t^\top x_j` for every node and edge type: ``(N, K, C_out)`` (one GEMM)."""
+        r""":math:`W_t^\top x_j` for every node and edge type: ``(N, K, C_out)`` (one GEMM), the
+        ``h`` of :func:`~geodl.nn.grid_conv.typed_propagate`."""
         g, k, c_out = self.groups, self.num_edge_types, self.out_channels
         w = self.weight.view(g, self.in_channels // g, c_out // g, k)  # (G, C_in/G, C_out/G, K)
         if g == 1:
@@ -105,7 +118,7 @@ class GridConvTranspose(nn.Module):
         return torch.einsum("ngc,gcok->nkgo", xg, w).reshape(x.size(0), k, c_out)
 
     def forward(self, x: Tensor, g: Data, *, fast: bool = True) -> tuple[Tensor, Data]:
-        """``fast=False`` takes the generic :func:`~geodl.nn.propagate` path (same result)."""
+        """``fast=False`` takes the generic path, :func:`~geodl.nn.grid_conv.typed_spmm`."""
         s = grid_of(x, g)
         if s is None:
             raise ValueError("GridConvTranspose needs a grid graph (grid_graph(h, w)); on a "
@@ -121,10 +134,10 @@ class GridConvTranspose(nn.Module):
                                      self.output_padding, self.groups, self.dilation)
             return out.permute(0, 2, 3, 1).reshape(-1, self.out_channels), g_out
         # the convolution's edges fine -> coarse, reversed: coarse pixel j -> fine pixel o
-        fine, coarse, etype = grid_edges(s.batch_size, out_hw, (s.height, s.width),
-                                         self.kernel_size, self.stride, self.padding,
-                                         self.dilation, x.device)
-        out = typed_propagate(self.per_type(x), coarse, fine, etype, g_out.num_nodes)
+        layout = grid_adjacency(s.batch_size, out_hw, (s.height, s.width), self.kernel_size,
+                                self.stride, self.padding, self.dilation, x.device, "sum",
+                                x.dtype).reversed()
+        out = typed_spmm(x, self.type_weight(), layout)  # (N_out, C_out)
         return (out if self.bias is None else out + self.bias), g_out
 
     def extra_repr(self) -> str:

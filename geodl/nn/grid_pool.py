@@ -8,11 +8,19 @@ do not overlap (``stride = kernel_size``) the edges are a cluster assignment
 reverse assignment, ``cluster[i] -> i``: every fine node copies its coarse node
 (:func:`cluster_unpool`; on a grid, nearest-neighbour interpolation).
 
+The grid layers' generic paths (``fast=False``) compute that message passing in a sparse
+formulation over the same cached edges: a mean or a copy is one sparse product
+(:func:`~geodl.nn.grid_conv.typed_spmm`), a max gathers each window's messages into a padded
+``(N_out, K, C)`` array and reduces it. :func:`bipartite_propagate`
+(:func:`~geodl.nn.propagate` itself) is the definition they are tested equal to;
+:func:`cluster_pool` and :func:`cluster_unpool` call it.
+
 Like every grid layer, ``layer(x, g) -> (x_out, g_out)`` (see :mod:`geodl.nn.grid_conv`).
 """
 
 from __future__ import annotations
 
+import functools
 from typing import Literal
 
 import torch
@@ -23,7 +31,16 @@ from torch_geometric.utils import coalesce, remove_self_loops
 
 from geodl.graph.graph import Graph
 from geodl.graph.validation import check_edge_index, check_option
-from geodl.nn.grid_conv import Pair, _pair, conv_output_size, grid_edges, grid_of, like_grid
+from geodl.nn.grid_conv import (
+    Pair,
+    TypedAdjacency,
+    _pair,
+    conv_output_size,
+    grid_edges,
+    grid_of,
+    like_grid,
+    typed_spmm,
+)
 from geodl.nn.message_passing import propagate
 
 __all__ = ["GridPool", "GridUpsample", "cluster_pool", "cluster_unpool", "bipartite_propagate"]
@@ -105,6 +122,50 @@ def cluster_unpool(x: Tensor, cluster: Tensor) -> Tensor:
                                cluster.numel(), "sum")
 
 
+@functools.lru_cache(maxsize=32)
+def _window_adjacency(batch_size: int, in_hw: Pair, out_hw: Pair, kernel_size: Pair,
+                      stride: Pair, padding: Pair, device: torch.device,
+                      dtype: torch.dtype) -> TypedAdjacency:
+    """The mean over each window as one sparse matrix (entries ``1 / window size``), cached."""
+    src, dst, _ = grid_edges(batch_size, in_hw, out_hw, kernel_size, stride, padding, (1, 1),
+                             device)
+    return TypedAdjacency.build(src, dst, None, batch_size * in_hw[0] * in_hw[1],
+                                batch_size * out_hw[0] * out_hw[1], 1, "mean", dtype)
+
+
+@functools.lru_cache(maxsize=32)
+def _window_slots(batch_size: int, in_hw: Pair, out_hw: Pair, kernel_size: Pair, stride: Pair,
+                  padding: Pair, device: torch.device) -> Tensor:
+    """``(N_out, K)``: the source of the edge of type ``t`` into each output pixel, ``N_in``
+    (a padding row) where that pixel is outside the grid; cached."""
+    src, dst, etype = grid_edges(batch_size, in_hw, out_hw, kernel_size, stride, padding,
+                                 (1, 1), device)
+    n_in, k = batch_size * in_hw[0] * in_hw[1], kernel_size[0] * kernel_size[1]
+    slots = torch.full((batch_size * out_hw[0] * out_hw[1] * k,), n_in, device=device)
+    return slots.index_copy_(0, dst * k + etype, src).view(-1, k)  # (N_out, K)
+
+
+def _window_max(x: Tensor, slots: Tensor) -> Tensor:
+    """Max aggregation of the messages ``x_j`` over the edges of :func:`_window_slots`,
+    gathered target-major into a padded ``(N_out, K, C)`` array (ELLPACK) instead of
+    scattered: a gather and ``max(dim=1)``, whose backward routes each gradient to one
+    maximal message (as ``F.max_pool2d``; a tie is split by ``scatter`` max). Every output
+    pixel needs at least one edge (``padding <= kernel_size // 2``)."""
+    pad = x.new_full((1, x.size(1)), float("-inf"))
+    msgs = torch.cat([x, pad]).index_select(0, slots.view(-1))  # (N_out * K, C)
+    return msgs.view(*slots.shape, x.size(1)).max(dim=1).values  # (N_out, C)
+
+
+@functools.lru_cache(maxsize=32)
+def _copy_adjacency(batch_size: int, hw: Pair, scale: Pair, device: torch.device,
+                    dtype: torch.dtype) -> TypedAdjacency:
+    """Every fine pixel's copy of its coarse pixel as one 0/1 sparse matrix, cached."""
+    fine = GridUpsample._cluster(batch_size, hw, scale).to(device)  # (B * sH * sW,)
+    n_coarse = batch_size * hw[0] * hw[1]
+    return TypedAdjacency.build(fine, torch.arange(fine.numel(), device=device), None,
+                                n_coarse, fine.numel(), 1, "sum", dtype)
+
+
 def _image(x: Tensor, s) -> Tensor:
     return x.reshape(s.batch_size, s.height, s.width, -1).permute(0, 3, 1, 2)  # (B, C, H, W)
 
@@ -122,8 +183,13 @@ class GridPool(nn.Module):
     (``stride``, ``padding``) to its output pixel, ``message = x_j``, ``aggregate="max"`` or
     ``"mean"``. Padding adds no nodes: a mean is over the pixels that exist
     (``count_include_pad=False``), a max ignores the border. **Fast path** (grid tag):
-    ``F.max_pool2d`` / ``F.avg_pool2d`` on the channels-last NCHW view. For a general graph,
-    pass ``cluster`` (then it is :func:`cluster_pool`).
+    ``F.max_pool2d`` / ``F.avg_pool2d`` on the channels-last NCHW view. **Generic path**
+    (``fast=False``): the same aggregation in a sparse formulation, tested equal to
+    :func:`bipartite_propagate` over these edges: a mean is one cached sparse matrix
+    (entries ``1 / window size``, :func:`~geodl.nn.grid_conv.typed_spmm`); a max gathers the
+    messages of each window into a padded ``(N_out, K, C)`` array and takes ``max(dim=1)``
+    (the gradient goes to one maximal pixel, as ``F.max_pool2d``). For a general graph, pass
+    ``cluster`` (then it is :func:`cluster_pool`).
 
     Args:
         kernel_size: window ``k`` or ``(kh, kw)``.
@@ -154,7 +220,7 @@ class GridPool(nn.Module):
 
     def forward(self, x: Tensor, g: Data, *, cluster: Tensor | None = None,
                 fast: bool = True) -> tuple[Tensor, Data]:
-        """``fast=False`` takes the generic :func:`~geodl.nn.propagate` path (same result)."""
+        """``fast=False`` takes the generic path (its sparse formulation, same result)."""
         s = grid_of(x, g)
         if cluster is not None:
             return cluster_pool(x, g, cluster, self.aggregate)
@@ -169,9 +235,14 @@ class GridPool(nn.Module):
             extra = {} if self.aggregate == "max" else {"count_include_pad": False}
             img = pool(_image(x, s), self.kernel_size, self.stride, self.padding, **extra)
             return _nodes(img), g_out
-        src, dst, _ = grid_edges(s.batch_size, (s.height, s.width), out_hw, self.kernel_size,
-                                 self.stride, self.padding, (1, 1), x.device)
-        return bipartite_propagate(x, src, dst, g_out.num_nodes, self.aggregate), g_out
+        if self.aggregate == "mean":
+            layout = _window_adjacency(s.batch_size, (s.height, s.width), out_hw,
+                                       self.kernel_size, self.stride, self.padding, x.device,
+                                       x.dtype)
+            return typed_spmm(x, None, layout), g_out
+        slots = _window_slots(s.batch_size, (s.height, s.width), out_hw, self.kernel_size,
+                              self.stride, self.padding, x.device)
+        return _window_max(x, slots), g_out
 
     def extra_repr(self) -> str:
         return (f"kernel_size={self.kernel_size}, stride={self.stride}, "
@@ -185,7 +256,9 @@ class GridUpsample(nn.Module):
 
     **Configuration of** :func:`~geodl.nn.propagate`: one edge ``cluster[i] -> i`` per fine
     pixel, ``message = x_j``, ``aggregate="sum"`` (:func:`cluster_unpool`). **Fast path**
-    (grid tag): ``F.interpolate(mode="nearest")`` on the channels-last NCHW view.
+    (grid tag): ``F.interpolate(mode="nearest")`` on the channels-last NCHW view. **Generic
+    path** (``fast=False``): the same sum as one cached 0/1 sparse matrix
+    (:func:`~geodl.nn.grid_conv.typed_spmm`), tested equal to :func:`cluster_unpool`.
 
     Shapes:
         - x ``(B * H * W, C)`` on a grid graph
@@ -203,14 +276,18 @@ class GridUpsample(nn.Module):
 
     def cluster(self, s) -> Tensor:
         """The coarse node of every fine node, ``(B * sH * sW,)``."""
-        (sh, sw), (h, w) = self.scale_factor, (s.height, s.width)
+        return self._cluster(s.batch_size, (s.height, s.width), self.scale_factor)
+
+    @staticmethod
+    def _cluster(batch_size: int, hw: Pair, scale: Pair) -> Tensor:
+        (sh, sw), (h, w) = scale, hw
         rows = torch.arange(h * sh).view(-1, 1) // sh
         cols = torch.arange(w * sw).view(1, -1) // sw
         one = (rows * w + cols).flatten()  # (sH * sW,)
-        return (one + torch.arange(s.batch_size).view(-1, 1) * (h * w)).flatten()
+        return (one + torch.arange(batch_size).view(-1, 1) * (h * w)).flatten()
 
     def forward(self, x: Tensor, g: Data, *, fast: bool = True) -> tuple[Tensor, Data]:
-        """``fast=False`` takes the generic :func:`~geodl.nn.propagate` path (same result)."""
+        """``fast=False`` takes the generic path (its sparse formulation, same result)."""
         s = grid_of(x, g)
         if s is None:
             raise ValueError("GridUpsample needs a grid graph (grid_graph(h, w)); on a general "
@@ -219,7 +296,9 @@ class GridUpsample(nn.Module):
         if fast:
             img = F.interpolate(_image(x, s), scale_factor=self.scale_factor, mode="nearest")
             return _nodes(img), g_out
-        return cluster_unpool(x, self.cluster(s).to(x.device)), g_out
+        layout = _copy_adjacency(s.batch_size, (s.height, s.width), self.scale_factor,
+                                 x.device, x.dtype)
+        return typed_spmm(x, None, layout), g_out
 
     def extra_repr(self) -> str:
         return f"scale_factor={self.scale_factor}"

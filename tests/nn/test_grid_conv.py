@@ -6,7 +6,13 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from geodl.graph import Graph, generic, grid_graph
-from geodl.nn.grid_conv import GridConv, grid_edges
+from geodl.nn.grid_conv import (
+    GridConv,
+    TypedAdjacency,
+    grid_edges,
+    typed_propagate,
+    typed_spmm,
+)
 from geodl.testing import assert_fast_path_matches, assert_permutation_equivariant
 
 TOL = {torch.float64: {"rtol": 0.0, "atol": 1e-10}, torch.float32: {"rtol": 0.0, "atol": 1e-5}}
@@ -74,6 +80,75 @@ def test_fast_generic_and_torch_agree(case):
     for a, s, t in zip(fast, slow, torch_):
         torch.testing.assert_close(a, s, **TOL[dtype])
         torch.testing.assert_close(a, t, **TOL[dtype])
+
+
+@given(case=conv_cases(), aggregate=st.sampled_from(["sum", "mean"]))
+def test_generic_path_is_typed_propagate(case, aggregate):
+    # the generic path (typed_spmm, the sparse formulation) against the definition (propagate)
+    b, h, w, dtype = case["batch"], case["h"], case["w"], case["dtype"]
+    conv = GridConv(case["c_in"], case["c_out"], aggregate=aggregate, **case["conv"]).to(dtype)
+    x = torch.randn(b * h * w, case["c_in"], dtype=dtype)
+    out_hw = conv.output_size(h, w)
+    edges = grid_edges(b, (h, w), out_hw, conv.kernel_size, conv.stride, conv._pad,
+                       conv.dilation)
+
+    def definition(x):
+        out = typed_propagate(conv.per_type(x), *edges, b * out_hw[0] * out_hw[1], aggregate)
+        return out if conv.bias is None else out + conv.bias
+
+    generic = outputs_and_grads(lambda x: conv(x, grid_graph(h, w, batch_size=b),
+                                               fast=False)[0], x, conv)
+    for a, d in zip(generic, outputs_and_grads(definition, x, conv)):
+        torch.testing.assert_close(a, d, **TOL[dtype])
+
+
+@st.composite
+def typed_graphs(draw):
+    """Random typed edges between two node sets (multi-edges, isolated nodes, empty types)."""
+    n_in, n_out, k = draw(st.integers(1, 6)), draw(st.integers(1, 6)), draw(st.integers(1, 3))
+    e = draw(st.integers(0, 20))
+    ints = st.lists
+    return (n_in, n_out, k, torch.tensor(draw(ints(st.integers(0, n_in - 1), min_size=e,
+                                                   max_size=e)), dtype=torch.long),
+            torch.tensor(draw(ints(st.integers(0, n_out - 1), min_size=e, max_size=e)),
+                         dtype=torch.long),
+            torch.tensor(draw(ints(st.integers(0, k - 1), min_size=e, max_size=e)),
+                         dtype=torch.long))
+
+
+@given(graph=typed_graphs(), aggregate=st.sampled_from(["sum", "mean"]),
+       c=st.tuples(st.integers(1, 3), st.integers(1, 3)))
+def test_typed_spmm_equals_typed_propagate(graph, aggregate, c):
+    n_in, n_out, k, src, dst, etype = graph
+    x = torch.randn(n_in, c[0], dtype=torch.float64, requires_grad=True)
+    weight = torch.randn(k, c[0], c[1], dtype=torch.float64, requires_grad=True)
+    layout = TypedAdjacency.build(src, dst, etype, n_in, n_out, k, aggregate, torch.float64)
+    out = typed_spmm(x, weight, layout)
+    h = torch.einsum("nc,kco->nko", x, weight)  # (N_in, K, C_out)
+    ref = typed_propagate(h, src, dst, etype, n_out, aggregate)
+    probe = torch.randn(out.shape, dtype=torch.float64)
+    got = [out, *torch.autograd.grad((out * probe).sum(), [x, weight])]
+    want = [ref, *torch.autograd.grad((ref * probe).sum(), [x, weight])]
+    for a, b in zip(got, want):
+        torch.testing.assert_close(a, b, **TOL[torch.float64])
+    one_type = TypedAdjacency.build(src, dst, None, n_in, n_out, 1, aggregate, torch.float64)
+    plain = typed_propagate(x.unsqueeze(1), src, dst, torch.zeros_like(src), n_out, aggregate)
+    torch.testing.assert_close(typed_spmm(x, None, one_type), plain, **TOL[torch.float64])
+
+
+@pytest.mark.parametrize("with_weight", [True, False])
+def test_typed_spmm_gradcheck(with_weight):
+    gen = torch.Generator().manual_seed(0)
+    src, dst = torch.tensor([0, 1, 2, 2, 3, 0]), torch.tensor([1, 0, 0, 2, 2, 1])
+    etype = torch.tensor([0, 1, 1, 0, 1, 0]) if with_weight else None
+    layout = TypedAdjacency.build(src, dst, etype, 4, 3, 2 if with_weight else 1, "mean",
+                                  torch.float64)
+    x = torch.randn(4, 3, dtype=torch.float64, generator=gen, requires_grad=True)
+    weight = (torch.randn(2, 3, 2, dtype=torch.float64, generator=gen, requires_grad=True)
+              if with_weight else None)
+    inputs = (x, weight) if with_weight else (x,)
+    assert torch.autograd.gradcheck(
+        lambda *a: typed_spmm(a[0], a[1] if with_weight else None, layout), inputs)
 
 
 @given(case=conv_cases())

@@ -5,7 +5,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from geodl.graph import Graph, grid_graph
-from geodl.nn.grid_conv import GridConv
+from geodl.nn.grid_conv import GridConv, grid_edges, typed_propagate
 from geodl.nn.grid_conv_transpose import GridConvTranspose
 
 TOL = {torch.float64: {"rtol": 0.0, "atol": 1e-10}, torch.float32: {"rtol": 0.0, "atol": 1e-5}}
@@ -58,6 +58,26 @@ def test_fast_generic_and_torch_agree(case):
         torch.testing.assert_close(a, r, **TOL[dtype])
     s = up(x, g)[1].structure
     assert (s.batch_size, s.height, s.width) == (b, *up.output_size(h, w))
+
+
+@given(case=cases())
+def test_generic_path_is_typed_propagate(case):
+    # the generic path (typed_spmm) against the definition: propagate over reversed edges
+    b, h, w, dtype = case["batch"], case["h"], case["w"], case["dtype"]
+    up = GridConvTranspose(case["c_in"], case["c_out"], **case["conv"]).to(dtype)
+    x = torch.randn(b * h * w, case["c_in"], dtype=dtype)
+    out_hw = up.output_size(h, w)
+    fine, coarse, etype = grid_edges(b, out_hw, (h, w), up.kernel_size, up.stride, up.padding,
+                                     up.dilation)
+
+    def definition(x):
+        out = typed_propagate(up.per_type(x), coarse, fine, etype, b * out_hw[0] * out_hw[1])
+        return out if up.bias is None else out + up.bias
+
+    generic = outputs_and_grads(lambda x: up(x, grid_graph(h, w, batch_size=b),
+                                             fast=False)[0], x, up)
+    for a, d in zip(generic, outputs_and_grads(definition, x, up)):
+        torch.testing.assert_close(a, d, **TOL[dtype])
 
 
 def test_same_weights_as_nn_conv_transpose2d():

@@ -6,7 +6,14 @@ from hypothesis import strategies as st
 from torch_geometric.nn import avg_pool_x, max_pool_x
 
 from geodl.graph import Graph, grid_graph
-from geodl.nn.grid_pool import GridPool, GridUpsample, cluster_pool, cluster_unpool
+from geodl.nn.grid_conv import conv_output_size, grid_edges
+from geodl.nn.grid_pool import (
+    GridPool,
+    GridUpsample,
+    bipartite_propagate,
+    cluster_pool,
+    cluster_unpool,
+)
 
 TOL = {torch.float64: {"rtol": 0.0, "atol": 1e-10}, torch.float32: {"rtol": 0.0, "atol": 1e-5}}
 dtypes = st.sampled_from([torch.float64, torch.float32])
@@ -71,6 +78,40 @@ def test_upsample_fast_generic_and_torch_agree(b, h, w, c, scale, dtype):
         torch.testing.assert_close(a, r, **TOL[dtype])
     s = up(x, g)[1].structure
     assert (s.height, s.width) == (h * scale[0], w * scale[1])
+
+
+@given(b=st.integers(1, 3), h=st.integers(1, 8), w=st.integers(1, 8), c=st.integers(1, 3),
+       k=st.tuples(st.integers(1, 3), st.integers(1, 3)),
+       stride=st.tuples(st.integers(1, 3), st.integers(1, 3)),
+       pad=st.tuples(st.integers(0, 1), st.integers(0, 1)),
+       aggregate=st.sampled_from(["max", "mean"]), dtype=dtypes)
+def test_pool_generic_path_is_propagate(b, h, w, c, k, stride, pad, aggregate, dtype):
+    # the generic path (sparse product / padded max) against the definition (propagate)
+    pad = tuple(min(p, kk // 2) for p, kk in zip(pad, k))
+    assume(all(n + 2 * p >= kk for n, p, kk in zip((h, w), pad, k)))
+    pool = GridPool(k, stride, pad, aggregate)
+    x = torch.randn(b * h * w, c, dtype=dtype)
+    out_hw = tuple(conv_output_size(n, kk, s, p, 1) for n, kk, s, p in zip((h, w), k, stride,
+                                                                          pad))
+    src, dst, _ = grid_edges(b, (h, w), out_hw, k, stride, pad, (1, 1))
+    generic = outputs_and_grads(lambda x: pool(x, grid_graph(h, w, batch_size=b),
+                                               fast=False)[0], x)
+    definition = outputs_and_grads(
+        lambda x: bipartite_propagate(x, src, dst, b * out_hw[0] * out_hw[1], aggregate), x)
+    for a, d in zip(generic, definition):
+        torch.testing.assert_close(a, d, **TOL[dtype])
+
+
+@given(b=st.integers(1, 3), h=st.integers(1, 5), w=st.integers(1, 5),
+       scale=st.tuples(st.integers(1, 3), st.integers(1, 3)))
+def test_upsample_generic_path_is_cluster_unpool(b, h, w, scale):
+    up = GridUpsample(scale)
+    g = grid_graph(h, w, batch_size=b)
+    x = torch.randn(b * h * w, 2, dtype=torch.float64)
+    generic = outputs_and_grads(lambda x: up(x, g, fast=False)[0], x)
+    definition = outputs_and_grads(lambda x: cluster_unpool(x, up.cluster(g.structure)), x)
+    for a, d in zip(generic, definition):
+        torch.testing.assert_close(a, d, **TOL[torch.float64])
 
 
 def test_upsample_undoes_pooling_of_a_constant_window_image():
