@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sqlite3
 import sys
 import time
 
@@ -48,7 +49,7 @@ def _run(args: argparse.Namespace) -> int:
         results = run_suite(args.suite, models=args.models, seeds=args.seeds, db=args.db,
                             out=args.out, quick=args.quick, data_root=args.data_root,
                             progress=not args.no_progress, threads=args.threads)
-    except (ValueError, FileNotFoundError) as err:
+    except (ValueError, FileNotFoundError, RuntimeError, OSError, sqlite3.Error) as err:
         print(f"geodl bench run: error: {err}", file=sys.stderr)
         return 2
     print(results.table())
@@ -67,7 +68,7 @@ def _report(args: argparse.Namespace) -> int:
 
     try:
         paths = rebuild_reports(args.db, args.out, suite=args.suite, all_batches=args.all)
-    except (ValueError, FileNotFoundError) as err:
+    except (ValueError, FileNotFoundError, RuntimeError, OSError, sqlite3.Error) as err:
         print(f"geodl bench report: error: {err}", file=sys.stderr)
         return 2
     for path in paths:

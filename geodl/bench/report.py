@@ -98,8 +98,8 @@ def summarize(records: Sequence[dict], suite: str) -> list[Row]:
             times = [r["train_time"] for r in mine if r["train_time"] is not None]
             row.seconds[impl] = statistics.fmean(times) if times else float("nan")
             row.params[impl] = mine[-1]["params"] if mine else None
-        if exp is not None:
-            _targets(row, exp)
+        if exp is not None and not group[0]["config"].get("quick"):
+            _targets(row, exp)  # targets hold for the full recipe, not a --quick run
         rows.append(row)
     return rows
 

@@ -54,7 +54,9 @@ class BenchResults(list):
 
 
 def _peak_memory() -> int:
-    """Peak bytes: GPU memory allocated if CUDA is in use, else the process's peak RSS."""
+    """Peak bytes: GPU memory allocated if CUDA is in use (reset before every run), else the
+    process's peak RSS so far: on CPU an upper bound for the run, which only ever grows over a
+    suite (run one experiment per process for a per-run figure)."""
     if torch.cuda.is_available():
         return int(torch.cuda.max_memory_allocated())
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

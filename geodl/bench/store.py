@@ -179,10 +179,22 @@ class ResultStore:
         con.row_factory = sqlite3.Row
         return con
 
+    def _refuse_foreign(self, con: sqlite3.Connection) -> None:
+        """Raise if the file holds tables but no geodl schema version: another program's."""
+        version = con.execute("PRAGMA user_version").fetchone()[0]
+        tables = {r[0] for r in con.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")}
+        if version == 0 and tables:  # e.g. an Optuna study's SQLite file
+            raise RuntimeError(
+                f"{self.path} is an SQLite file of another program (tables: "
+                f"{', '.join(sorted(tables))}), not a geodl results database; pass another "
+                "path (--db).")
+
     def _init(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         con = self._connect()
         try:
+            self._refuse_foreign(con)  # before anything is written to the file
             con.execute("PRAGMA journal_mode=WAL")  # readers never block the writer
             con.execute("BEGIN IMMEDIATE")
             version = con.execute("PRAGMA user_version").fetchone()[0]

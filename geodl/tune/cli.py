@@ -35,6 +35,16 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
+    return value
+
+
 def _positive_float(text: str) -> float:
     value = float(text)
     if not value > 0:
@@ -74,7 +84,7 @@ def register(sub) -> None:
                    help="folder for the storage and plots")
     p.add_argument("--db", default="geodl-results.db", metavar="PATH",
                    help="results database (SQLite)")
-    p.add_argument("--retrain-seeds", type=int, default=3, metavar="R",
+    p.add_argument("--retrain-seeds", type=_non_negative_int, default=3, metavar="R",
                    help="fresh seeds to re-train the top trials and the default with (0: skip)")
     p.add_argument("--top-k", type=_positive_int, default=3, metavar="K",
                    help="best trials to re-train; the best mean validation score wins")

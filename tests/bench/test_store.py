@@ -130,3 +130,15 @@ def test_schema_is_versioned(store, tmp_path):
 def test_reading_a_missing_file_creates_nothing(tmp_path):
     assert ResultStore(tmp_path / "none.db").records() == []
     assert not (tmp_path / "none.db").exists()
+
+
+def test_another_programs_sqlite_file_is_refused_untouched(tmp_path):
+    path = tmp_path / "optuna.db"
+    con = sqlite3.connect(path)
+    con.execute("CREATE TABLE studies (id INTEGER)")
+    con.commit()
+    con.close()
+    before = path.read_bytes()
+    with pytest.raises(RuntimeError, match="another program .*studies"):
+        ResultStore(path).records()
+    assert path.read_bytes() == before  # no geodl table, no journal-mode change
