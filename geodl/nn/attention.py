@@ -3,25 +3,18 @@ r"""Multi-head attention: softmax-aggregated message passing, on a complete grap
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
-from torch.autograd.function import once_differentiable
-from torch_geometric.utils import segment, softmax
 
 from geodl.graph.structure import CompleteStructure
 from geodl.graph.validation import check_edge_index, check_positive_int
 from geodl.nn.message_passing import propagate
+from geodl.nn.sparse_attention import SparseAttention, SparseLayout
 
 __all__ = ["MultiheadAttention", "bipartite_complete_edges"]
-
-#: The row softmax pads the rows to the largest in-degree when that costs at most this factor
-#: in memory (complete graphs: 1, causal: < 2); beyond it, segment reductions.
-_PAD = 4
 
 
 def bipartite_complete_edges(query_batch: Tensor, context_batch: Tensor) -> Tensor:
@@ -45,141 +38,6 @@ def bipartite_complete_edges(query_batch: Tensor, context_batch: Tensor) -> Tens
     rank = torch.arange(dst.numel(), device=dst.device) - first_edge[dst]  # (E,) j within graph
     src = starts[query_batch][dst] + rank
     return torch.stack([src, dst])
-
-
-def _csr(crow: Tensor, col: Tensor, values: Tensor, shape: tuple[int, int]) -> Tensor:
-    with warnings.catch_warnings():  # torch flags its CSR support as beta: by design
-        warnings.simplefilter("ignore", UserWarning)
-        return torch.sparse_csr_tensor(crow, col, values, shape, check_invariants=False)
-
-
-def _sddmm(crow: Tensor, col: Tensor, shape: tuple[int, int], a: Tensor, b: Tensor) -> Tensor:
-    """``(a @ b.T)`` at the entries of the CSR pattern, ``(nnz,)``: a sampled matmul written
-    into a fresh values buffer (``out=``: no copy of the pattern, 2-3x faster on CPU)."""
-    values = a.new_zeros(col.numel())
-    pattern = _csr(crow, col, values, shape)
-    torch.sparse.sampled_addmm(pattern, a, b.t(), beta=0.0, out=pattern)
-    return pattern.values()
-
-
-@dataclass(frozen=True)
-class _Layout:
-    """The edges ``j -> i`` of every head as one block-diagonal CSR matrix ``(H*N, H*M)``
-    (row = query ``h*N + i``, column = key ``h*M + j``), its transpose, and where each entry
-    sits in a padded dense ``(H*N, width)`` array (``width`` = largest in-degree) for the row
-    softmax, when that array is at most ``_PAD`` times larger than the entries."""
-
-    crow: Tensor  # (H*N + 1,)
-    col: Tensor  # (H*E,)
-    crow_t: Tensor  # (H*M + 1,)
-    col_t: Tensor  # (H*E,)
-    perm_t: Tensor  # (H*E,) entry of the transpose -> entry of the matrix
-    shape: tuple[int, int]  # (H*N, H*M)
-    width: int | None  # row length of the padded array; None: segment reductions instead
-    slots: Tensor | None  # (H*E,) flat position in the padded array; None: no padding needed
-
-    @classmethod
-    def build(cls, edge_index: Tensor, num_queries: int, num_keys: int, heads: int) -> _Layout:
-        src, dst = edge_index
-        N, M, E = num_queries, num_keys, src.numel()
-        key = dst * M + src
-        if E > 1 and bool((key.diff() < 0).any()):  # CSR order: by target, then source
-            order = torch.argsort(key)
-            src, dst = src[order], dst[order]
-        order_t = torch.argsort(src * N + dst, stable=True)  # by source, then target
-        h = torch.arange(heads, device=src.device).view(-1, 1)  # (H, 1)
-
-        def ptr(index: Tensor, size: int) -> tuple[Tensor, Tensor]:
-            counts = torch.bincount(index, minlength=size)  # (size,)
-            one = torch.cat([counts.new_zeros(1), counts.cumsum(0)])  # (size + 1,)
-            full = torch.cat([(one[:-1] + h * E).view(-1), one.new_full((1,), heads * E)])
-            return full, one
-
-        crow, crow_one = ptr(dst, N)
-        width = int(crow_one.diff().max()) if N and E else 0
-        slots = None
-        if E == 0:
-            width = None
-        elif E == N * width:  # every row full: the values are the dense array, no copy
-            pass
-        elif N * width <= _PAD * E:
-            slot = torch.arange(E, device=src.device) - crow_one[dst]  # rank within the row
-            slots = ((dst * width + slot) + h * (N * width)).view(-1)  # (H*E,)
-        else:
-            width = None
-        # int32 indices: the sparse kernels (MKL) take them without a conversion per call
-        i32 = torch.int32 if heads * max(E, N, M) < 2**31 else torch.int64
-        return cls(crow.to(i32), (src + h * M).view(-1).to(i32), ptr(src, M)[0].to(i32),
-                   (dst[order_t] + h * N).view(-1).to(i32), (order_t + h * E).view(-1).to(i32),
-                   (heads * N, heads * M), width, slots)
-
-    def _padded(self, values: Tensor, fill: float) -> Tensor:
-        """``(H*N, width)``: the entries in their rows, ``fill`` elsewhere."""
-        if self.slots is None:
-            return values.view(-1, self.width)
-        out = values.new_full((self.shape[0] * self.width,), fill)
-        return out.index_copy_(0, self.slots, values).view(-1, self.width)
-
-    def _entries(self, padded: Tensor) -> Tensor:
-        flat = padded.reshape(-1)
-        return flat if self.slots is None else flat.index_select(0, self.slots)
-
-    def softmax(self, logits: Tensor) -> Tensor:
-        """Softmax over the entries of each row, ``(H*E,)``."""
-        if self.width is None:
-            return softmax(logits, ptr=self.crow)
-        return self._entries(self._padded(logits, float("-inf")).softmax(-1))
-
-    def softmax_backward(self, alpha: Tensor, dalpha: Tensor) -> Tensor:
-        """``alpha * (dalpha - rowsum(alpha * dalpha))``: the gradient w.r.t. the logits."""
-        if self.width is None:
-            p = alpha * dalpha  # (H*E,)
-            total = segment(p, self.crow, reduce="sum")  # (H*N,)
-            return p - alpha * total.repeat_interleave(self.crow.diff(), output_size=p.numel())
-        a, da = self._padded(alpha, 0.0), self._padded(dalpha, 0.0)  # (H*N, width)
-        return self._entries(a * (da - (a * da).sum(-1, keepdim=True)))
-
-
-class _SparseAttention(torch.autograd.Function):
-    """``(softmax(SDDMM(q, k)) * keep) @ v`` on a CSR pattern: O(E H) memory, no ``(E, H, d)``
-    tensors; ``keep`` (``(H*E,)`` or ``None``) is the attention dropout's scaled mask.
-
-    Forward: logits by a sampled matmul, softmax per row, SpMM. Backward: the same kernels,
-    ``dv = A^T dout``, ``dA = SDDMM(dout, v) * keep``, ``dS = A * (dA - rowsum(A * dA))``,
-    ``dq = dS k``, ``dk = dS^T q``.
-    """
-
-    @staticmethod
-    def forward(ctx, q: Tensor, k: Tensor, v: Tensor, layout: _Layout,
-                keep: Tensor | None) -> Tensor:
-        logits = _sddmm(layout.crow, layout.col, layout.shape, q, k)  # (H*E,) q_i . k_j
-        alpha = layout.softmax(logits)  # (H*E,) sums to 1 over each row
-        weights = alpha if keep is None else alpha * keep
-        ctx.layout, ctx.keep = layout, keep
-        ctx.save_for_backward(q, k, v, alpha, weights)
-        return _csr(layout.crow, layout.col, weights, layout.shape) @ v  # (H*N, d)
-
-    @staticmethod
-    @once_differentiable
-    def backward(ctx, dout: Tensor):
-        q, k, v, alpha, weights = ctx.saved_tensors
-        lay, keep = ctx.layout, ctx.keep
-        shape_t = (lay.shape[1], lay.shape[0])
-        dq = dk = dv = None
-        if ctx.needs_input_grad[2]:
-            weights_t = weights.index_select(0, lay.perm_t)  # in the transpose's order
-            dv = _csr(lay.crow_t, lay.col_t, weights_t, shape_t) @ dout  # (H*M, d)
-        if ctx.needs_input_grad[0] or ctx.needs_input_grad[1]:
-            dalpha = _sddmm(lay.crow, lay.col, lay.shape, dout, v)  # (H*E,) dout_i . v_j
-            if keep is not None:
-                dalpha = dalpha * keep
-            ds = lay.softmax_backward(alpha, dalpha)  # (H*E,) gradient of the logits
-            if ctx.needs_input_grad[0]:
-                dq = _csr(lay.crow, lay.col, ds, lay.shape) @ k  # (H*N, d)
-            if ctx.needs_input_grad[1]:
-                ds_t = ds.index_select(0, lay.perm_t)
-                dk = _csr(lay.crow_t, lay.col_t, ds_t, shape_t) @ q  # (H*M, d)
-        return dq, dk, dv, None, None
 
 
 def _shape(value) -> str:
@@ -353,7 +211,7 @@ class MultiheadAttention(nn.Module):
                                              is_causal=causal)  # (B, H, n, d)
         return out.transpose(1, 2).reshape(B * n, self.embed_dim)  # (N, E)
 
-    def _sparse(self, q: Tensor, k: Tensor, v: Tensor, layout: _Layout) -> Tensor:
+    def _sparse(self, q: Tensor, k: Tensor, v: Tensor, layout: SparseLayout) -> Tensor:
         """The same softmax aggregation with sparse kernels (SDDMM, CSR softmax, SpMM) over
         one block-diagonal matrix for all heads: :math:`O(E H)` memory."""
         N, M, H, d = q.size(0), k.size(0), self.num_heads, self.head_dim
@@ -364,7 +222,7 @@ class MultiheadAttention(nn.Module):
         if self.training and self.dropout > 0:  # the scaled mask of dropout on alpha
             keep = torch.empty(layout.col.numel(), dtype=q.dtype, device=q.device)
             keep = keep.bernoulli_(1.0 - self.dropout).div_(1.0 - self.dropout)  # (H*E,)
-        out = _SparseAttention.apply(q, k, v, layout, keep)  # (H*N, d)
+        out = SparseAttention.apply(q, k, v, layout, keep)  # (H*N, d)
         return out.view(H, N, d).transpose(0, 1).reshape(N, self.embed_dim)  # (N, E)
 
     def _generic(self, q: Tensor, k: Tensor, v: Tensor, edge_index: Tensor,
@@ -466,18 +324,18 @@ class MultiheadAttention(nn.Module):
         return self.out_proj(out)
 
     def _layout(self, base: Tensor | None, mask: Tensor | None, edges: Callable[[], Tensor],
-                N: int, M: int) -> _Layout:
+                N: int, M: int) -> SparseLayout:
         """The CSR layout of ``edges()``, reused while ``base`` (the graph's edges) and the
         padding mask are the same, unmodified tensors (a fixed graph, layer after step)."""
         H = self.num_heads
         if base is None or base.is_inference() or (mask is not None and mask.is_inference()):
-            return _Layout.build(edges(), N, M, H)
+            return SparseLayout.build(edges(), N, M, H)
         key = (base, base._version, mask, None if mask is None else mask._version, N, M, H)
         cached = self.__dict__.get("_layout_cache")
         if cached is not None and len(cached[0]) == len(key) and all(
                 a is b if isinstance(a, Tensor) else a == b for a, b in zip(cached[0], key)):
             return cached[1]
-        layout = _Layout.build(edges(), N, M, H)
+        layout = SparseLayout.build(edges(), N, M, H)
         self.__dict__["_layout_cache"] = (key, layout)
         return layout
 

@@ -257,11 +257,11 @@ def test_bad_inputs_name_the_argument():
 
 
 def test_sparse_layout_cache_follows_the_edges_and_the_mask(monkeypatch):
-    from geodl.nn.attention import _Layout
+    from geodl.nn.sparse_attention import SparseLayout
 
     builds = []
-    build = _Layout.build.__func__
-    monkeypatch.setattr(_Layout, "build", classmethod(
+    build = SparseLayout.build.__func__
+    monkeypatch.setattr(SparseLayout, "build", classmethod(
         lambda cls, *args: builds.append(1) or build(cls, *args)))
     layer, _ = _pair(2)
     g = Graph(edge_index=torch.randint(0, 6, (2, 20)), num_nodes=6)
@@ -295,7 +295,7 @@ def _star(n: int) -> torch.Tensor:
 def test_sparse_kernel_gradcheck_with_dropout_mask(graph, softmax_kind):
     """The hand-written backward of the sparse kernels (all three row-softmax layouts), with
     an attention-dropout mask, against torch's numerical gradients and a dense oracle."""
-    from geodl.nn.attention import _Layout, _SparseAttention
+    from geodl.nn.sparse_attention import SparseAttention, SparseLayout
 
     n, heads, d = 7, 2, 3
     edges = {"complete": complete_graph(n).edge_index,
@@ -304,14 +304,14 @@ def test_sparse_kernel_gradcheck_with_dropout_mask(graph, softmax_kind):
              "isolated": torch.tensor([[0, 1, 2, 2], [1, 1, 3, 5]])}[graph]
     if graph in ("star", "isolated"):
         n = int(edges.max()) + 2  # one more node: a query without keys
-    layout = _Layout.build(edges, n, n, heads)
+    layout = SparseLayout.build(edges, n, n, heads)
     kind = ("segments" if layout.width is None else
             "full rows" if layout.slots is None else "padded rows")
     assert kind == softmax_kind
     q, k, v = (torch.randn(heads * n, d, dtype=torch.float64, requires_grad=True)
                for _ in range(3))
     keep = torch.bernoulli(torch.full((heads * edges.size(1),), 0.7, dtype=torch.float64)) / 0.7
-    torch.autograd.gradcheck(lambda q, k, v: _SparseAttention.apply(q, k, v, layout, keep),
+    torch.autograd.gradcheck(lambda q, k, v: SparseAttention.apply(q, k, v, layout, keep),
                              (q, k, v))
     # dense oracle, head-major blocks; the mask follows the layout's (target, source) order
     order = torch.argsort(edges[1] * n + edges[0])
@@ -325,5 +325,5 @@ def test_sparse_kernel_gradcheck_with_dropout_mask(graph, softmax_kind):
         mask = torch.zeros(n, n, dtype=torch.float64)
         mask[dst, src] = keep[h * src.numel():(h + 1) * src.numel()]
         out[h * n:(h + 1) * n] = (alpha * mask) @ vh
-    torch.testing.assert_close(_SparseAttention.apply(q, k, v, layout, keep), out,
+    torch.testing.assert_close(SparseAttention.apply(q, k, v, layout, keep), out,
                                rtol=0.0, atol=1e-12)
