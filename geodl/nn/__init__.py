@@ -27,6 +27,7 @@ from geodl.nn.readout import AttentionReadout, readout
 from geodl.nn.recurrent import GRU, LSTM, RNN
 from geodl.nn.transformer import TransformerDecoder, TransformerEncoder, TransformerLayer
 from geodl.nn.tree_lstm import ChildSumTreeLSTM
+from geodl.nn.typed_spmm import TypedAdjacency, typed_spmm
 
 __all__ = [
     "propagate", "k_hop_edges",
@@ -35,7 +36,8 @@ __all__ = [
     "LaplacianPE", "RandomWalkPE", "DegreeEncoding", "readout", "AttentionReadout",
     # grids (and typed edges: GridConv is a relational GCN there)
     "GridConv", "GridPool", "GridUpsample", "GridConvTranspose", "grid_edges",
-    "typed_propagate", "cluster_pool", "cluster_unpool", "bipartite_propagate",
+    "typed_propagate", "typed_spmm", "TypedAdjacency", "cluster_pool", "cluster_unpool",
+    "bipartite_propagate",
     # paths and DAGs
     "RNN", "GRU", "LSTM", "ChildSumTreeLSTM",
     # complete graphs
