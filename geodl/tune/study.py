@@ -173,8 +173,9 @@ def _finished(study) -> int:
 
 
 def _optimize(spec, model, trials, url, study_name, worker, jobs, timeout, seed, pruner,
-              param_budget, threads, verbose):
-    """One worker: open the storage, load the study, run its share of the trials."""
+              param_budget, threads, verbose, remaining=None):
+    """One worker: open the storage, load the study, run its share of the ``remaining``
+    trials (counted once by the parent, before any worker starts; default: now)."""
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.INFO if verbose else optuna.logging.WARNING)
@@ -189,8 +190,9 @@ def _optimize(spec, model, trials, url, study_name, worker, jobs, timeout, seed,
                                              n_startup_trials=max(1, min(10, trials // 2)))
     study = optuna.load_study(study_name=study_name, storage=storage, sampler=sampler,
                               pruner=make_pruner(pruner, spec.epochs))
-    share = trials - _finished(study)  # this command's workers split the rest exactly
-    share = share // jobs + (worker < share % jobs)
+    if remaining is None:
+        remaining = trials - _finished(study)
+    share = remaining // jobs + (worker < remaining % jobs)  # this command's workers: exact
 
     def stop_at_total(study, trial) -> None:  # independent workers (other machines) share N
         if _finished(study) >= trials:
@@ -255,14 +257,15 @@ def run_study(task: str | TuneTask, model: str, trials: int, *, storage: str | N
                         skip_if_exists=True)
     args = (spec, model, trials, url, study_name)
     rest = (timeout, seed, pruner, param_budget)
-    jobs = min(jobs, max(1, trials - _finished(study)))  # no idle worker processes
+    remaining = trials - _finished(study)
+    jobs = min(jobs, max(1, remaining))  # no idle worker processes
     if jobs == 1:
         return _optimize(*args, 0, 1, *rest, threads, verbose)
     import multiprocessing
 
     ctx = multiprocessing.get_context("spawn")
     procs = [ctx.Process(target=_optimize, args=(*args, w, jobs, *rest, threads or 1,
-                                                              verbose))
+                                                              verbose, remaining))
              for w in range(jobs)]
     for p in procs:
         p.start()
