@@ -153,7 +153,7 @@ def get_suite(name: str) -> Suite:
 # -- the recipes -----------------------------------------------------------------------------
 KIPF = "Kipf & Welling 2017"
 XU = "Xu et al. 2019, GIN-0, 10-fold CV"
-WU = "Wu et al. 2018 (MoleculeNet), MPNN, random split"
+WU = "Wu et al. 2018 (MoleculeNet), MPNN (not GINE), random split"
 XIAO = "Xiao et al. 2017, best scikit-learn baseline (SVC)"
 GREYDANUS = "Greydanus & Kobak 2020, GRU"
 DWIVEDI = "Dwivedi et al. 2020 (Benchmarking GNNs), GCN L=4, 100k params"
