@@ -30,7 +30,8 @@ from collections.abc import Callable
 import torch
 
 from geodl.graph import generic, path_graph
-from geodl.nn.recurrent import GRU, LSTM, schedule
+from geodl.nn.dag import schedule
+from geodl.nn.recurrent import GRU, LSTM
 
 TARGET = "fast <= 1.1x"
 

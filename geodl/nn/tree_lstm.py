@@ -10,7 +10,7 @@ from torch_geometric.utils import scatter
 
 from geodl.graph.graph import Graph
 from geodl.graph.validation import check_positive_int
-from geodl.nn.recurrent import Level, run_levels, schedule
+from geodl.nn.dag import Level, run_levels, schedule
 
 __all__ = ["ChildSumTreeLSTM"]
 

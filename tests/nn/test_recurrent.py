@@ -6,7 +6,8 @@ from torch import nn
 from torch_geometric.data import Batch, Data
 
 from geodl.graph import generic, path_graph
-from geodl.nn.recurrent import GRU, LSTM, RNN, schedule
+from geodl.nn.dag import schedule
+from geodl.nn.recurrent import GRU, LSTM, RNN
 
 KINDS = {
     "tanh": (lambda *a, **k: RNN(*a, **k), nn.RNN, torch.rnn_tanh_cell),
