@@ -7,8 +7,10 @@ script measures that load and flags the rows it affected.
 from __future__ import annotations
 
 import os
+import statistics
 import sys
 import time
+from collections.abc import Callable
 
 
 def log(message: str) -> None:
@@ -43,3 +45,37 @@ class OtherLoad:
             return None
         own = time.process_time() - self.own
         return max(0.0, (machine - self.machine - own) / wall)
+
+
+def median_times(fns: dict[str, Callable[[], object]], rounds: int,
+                 clock: Callable[[], float] = time.perf_counter) -> dict[str, float]:
+    """Median seconds per call of each function after one warm-up call each (which also fills
+    any cache a path builds), the functions interleaved call by call so that a change of load
+    hits all of them alike."""
+    for fn in fns.values():
+        fn()
+    times: dict[str, list[float]] = {k: [] for k in fns}
+    for _ in range(rounds):
+        for key, fn in fns.items():
+            start = clock()
+            fn()
+            times[key].append(clock() - start)
+    return {k: statistics.median(v) for k, v in times.items()}
+
+
+def backward_step(forward: Callable[[], object], params: list) -> Callable[[], object]:
+    """``forward()`` then a backward pass of ``<out, probe>`` with a fixed random probe (drawn
+    on the first call, seed 0), after clearing the gradients of ``params``."""
+    import torch
+
+    probe: dict[str, torch.Tensor] = {}
+
+    def run():
+        for p in params:
+            p.grad = None
+        out = forward()
+        if "p" not in probe:
+            probe["p"] = torch.randn(out.shape, generator=torch.Generator().manual_seed(0))
+        (out * probe["p"].view(out.shape)).sum().backward()
+        return out
+    return run

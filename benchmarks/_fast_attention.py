@@ -28,12 +28,12 @@ allocator). ``max_abs_diff``: fast vs native output; ``generic_max_abs_diff``: g
 
 from __future__ import annotations
 
-import statistics
 import time
 from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
+from _common import median_times  # benchmarks/ is on sys.path
 
 from geodl.graph import complete_graph, generic
 from geodl.nn.attention import MultiheadAttention
@@ -47,20 +47,6 @@ def _clock() -> Callable[[], float]:
     cannot inflate by taking the core away), wall time with several (their CPU time would
     count the threads' spinning)."""
     return time.process_time if torch.get_num_threads() == 1 else time.perf_counter
-
-
-def _timed(fns: dict[str, Callable[[], torch.Tensor]], rounds: int) -> dict[str, float]:
-    """Median seconds per call of each function, interleaved call by call."""
-    clock = _clock()
-    for fn in fns.values():
-        fn()  # warm-up
-    times: dict[str, list[float]] = {k: [] for k in fns}
-    for _ in range(rounds):
-        for key, fn in fns.items():
-            start = clock()
-            fn()
-            times[key].append(clock() - start)
-    return {k: statistics.median(v) for k, v in times.items()}
 
 
 def _peak_mb(fn: Callable[[], torch.Tensor]) -> float:
@@ -124,9 +110,9 @@ def rows(quick: bool) -> list[dict]:
         fns = {"native": _step(native, x, params), "mha": _step(torch_mha, x, tparams),
                "fast": _step(lambda x, g=g: ours(x, g), x, params),
                "sparse": _step(lambda x, g=gg: ours(x, g), x, params)}
-        t = _timed(fns, rounds)
-        t |= _timed({"propagate": _step(lambda x, g=gg: ours(x, g, fast=False), x, params)},
-                    rounds_propagate)
+        t = median_times(fns, rounds, _clock())
+        t |= median_times({"propagate": _step(lambda x, g=gg: ours(x, g, fast=False), x,
+                                              params)}, rounds_propagate, _clock())
         with torch.no_grad():
             ref = native(x)
             diff = (ours(x, g) - ref).abs().max().item()

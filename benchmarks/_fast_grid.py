@@ -26,12 +26,12 @@ shared machine distorts far less than wall time; with more threads, wall time.
 
 from __future__ import annotations
 
-import statistics
 import time
 from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
+from _common import backward_step, median_times  # benchmarks/ is on sys.path
 
 from geodl.graph import grid_graph
 from geodl.nn.grid_conv import GridConv
@@ -47,34 +47,6 @@ def _clock() -> Callable[[], float]:
     return time.thread_time if torch.get_num_threads() == 1 else time.perf_counter
 
 
-def _timed(fns: dict[str, Callable[[], torch.Tensor]], rounds: int) -> dict[str, float]:
-    """Median seconds per forward + backward of each function, interleaved call by call."""
-    clock = _clock()
-    for fn in fns.values():
-        fn()  # warm-up (and the generic path's edge cache)
-    times: dict[str, list[float]] = {k: [] for k in fns}
-    for _ in range(rounds):
-        for key, fn in fns.items():
-            start = clock()
-            fn()
-            times[key].append(clock() - start)
-    return {k: statistics.median(v) for k, v in times.items()}
-
-
-def _step(forward: Callable[[], torch.Tensor], params: list[torch.Tensor]):
-    probe: dict[str, torch.Tensor] = {}
-
-    def run() -> torch.Tensor:
-        for p in params:
-            p.grad = None
-        out = forward()
-        if "p" not in probe:
-            probe["p"] = torch.randn(out.shape, generator=torch.Generator().manual_seed(0))
-        (out * probe["p"].view(out.shape)).sum().backward()
-        return out
-    return run
-
-
 def _row(name: str, layer, native: Callable[[torch.Tensor], torch.Tensor], b: int, h: int,
          w: int, c: int, rounds: int) -> dict:
     gen = torch.Generator().manual_seed(0)
@@ -83,11 +55,11 @@ def _row(name: str, layer, native: Callable[[torch.Tensor], torch.Tensor], b: in
     g = grid_graph(h, w, batch_size=b)
     params = list(layer.parameters())
     img_cl = img.detach().contiguous(memory_format=torch.channels_last).requires_grad_()
-    fns = {"native": _step(lambda: native(img), [img, *params]),
-           "native_cl": _step(lambda: native(img_cl), [img_cl, *params]),
-           "fast": _step(lambda: layer(x, g)[0], [x, *params]),
-           "generic": _step(lambda: layer(x, g, fast=False)[0], [x, *params])}
-    t = _timed(fns, rounds)
+    fns = {"native": backward_step(lambda: native(img), [img, *params]),
+           "native_cl": backward_step(lambda: native(img_cl), [img_cl, *params]),
+           "fast": backward_step(lambda: layer(x, g)[0], [x, *params]),
+           "generic": backward_step(lambda: layer(x, g, fast=False)[0], [x, *params])}
+    t = median_times(fns, rounds, _clock())
     with torch.no_grad():
         ref = native(img)
         diff = (layer(x, g)[0] - ref.permute(0, 2, 3, 1).reshape(-1, ref.size(1))).abs().max()

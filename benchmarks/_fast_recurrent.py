@@ -23,44 +23,16 @@ full-size rows are stable.
 
 from __future__ import annotations
 
-import statistics
 import time
-from collections.abc import Callable
 
 import torch
+from _common import backward_step, median_times  # benchmarks/ is on sys.path
 
 from geodl.graph import generic, path_graph
 from geodl.nn.dag import schedule
 from geodl.nn.recurrent import GRU, LSTM
 
 TARGET = "fast <= 1.1x"
-
-
-def _timed(fns: dict[str, Callable[[], torch.Tensor]], rounds: int) -> dict[str, float]:
-    """Median seconds per forward + backward of each function, interleaved call by call."""
-    for fn in fns.values():
-        fn()  # warm-up (and the generic path's schedule cache)
-    times: dict[str, list[float]] = {k: [] for k in fns}
-    for _ in range(rounds):
-        for key, fn in fns.items():
-            start = time.perf_counter()
-            fn()
-            times[key].append(time.perf_counter() - start)
-    return {k: statistics.median(v) for k, v in times.items()}
-
-
-def _step(forward: Callable[[], torch.Tensor], params: list[torch.Tensor]):
-    probe: dict[str, torch.Tensor] = {}
-
-    def run() -> torch.Tensor:
-        for p in params:
-            p.grad = None
-        out = forward()
-        if "p" not in probe:
-            probe["p"] = torch.randn(out.shape, generator=torch.Generator().manual_seed(0))
-        (out * probe["p"].view(out.shape)).sum().backward()
-        return out
-    return run
 
 
 def _row(name: str, layer, b: int, t: int, c: int, rounds: int) -> dict:
@@ -73,10 +45,10 @@ def _row(name: str, layer, b: int, t: int, c: int, rounds: int) -> dict:
     schedule(gg.edge_index, gg.num_nodes)
     build_ms = 1e3 * (time.perf_counter() - start)
     params = list(layer.parameters())
-    fns = {"native": _step(lambda: layer.rnn(seq)[0], [seq, *params]),
-           "fast": _step(lambda: layer(x, g)[0], [x, *params]),
-           "generic": _step(lambda: layer(x, gg)[0], [x, *params])}
-    times = _timed(fns, rounds)
+    fns = {"native": backward_step(lambda: layer.rnn(seq)[0], [seq, *params]),
+           "fast": backward_step(lambda: layer(x, g)[0], [x, *params]),
+           "generic": backward_step(lambda: layer(x, gg)[0], [x, *params])}
+    times = median_times(fns, rounds)
     with torch.no_grad():
         ref = layer.rnn(seq)[0].reshape(b * t, -1)  # (B*T, H)
         diff = max((layer(x, g)[0] - ref).abs().max().item(),
