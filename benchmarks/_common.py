@@ -7,6 +7,7 @@ script measures that load and flags the rows it affected.
 from __future__ import annotations
 
 import os
+import platform
 import statistics
 import sys
 import time
@@ -16,6 +17,28 @@ from collections.abc import Callable
 def log(message: str) -> None:
     """Progress to stderr, so stdout holds only the table."""
     print(message, file=sys.stderr, flush=True)
+
+
+_LABELS = {"torch_geometric": "PyG", "sklearn": "scikit-learn"}
+
+
+def machine_info(**versions: str) -> dict:
+    """The machine and the versions a benchmark ran with (torch's first; ``versions`` adds
+    others, e.g. ``torch_geometric=...``), for the header line and the JSON output."""
+    import torch
+
+    return {"cpu": platform.processor() or platform.machine(), "cpu_count": os.cpu_count(),
+            "torch_threads": torch.get_num_threads(), "torch": torch.__version__, **versions,
+            "python": platform.python_version()}
+
+
+def machine_line(info: dict) -> str:
+    """``CPU: x86_64 x 2 | torch threads: 1 | torch 2.13.0 | PyG 2.8.1 | Python 3.11.7``."""
+    versions = [f"{_LABELS.get(k, k)} {v}" for k, v in info.items()
+                if k not in ("cpu", "cpu_count", "torch_threads", "python")]
+    return " | ".join([f"CPU: {info['cpu']} x {info['cpu_count']}",
+                       f"torch threads: {info['torch_threads']}", *versions,
+                       f"Python {info['python']}"])
 
 
 def _cpu_seconds() -> float | None:

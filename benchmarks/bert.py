@@ -25,15 +25,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import statistics
 import time
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from _common import OtherLoad, log  # benchmarks/ is on sys.path when a script runs
+from _common import (  # benchmarks/ is on sys.path when a script runs
+    OtherLoad,
+    log,
+    machine_info,
+    machine_line,
+)
 
 from geodl.datasets.text import CharVocab, load_sentiment, load_tinyshakespeare
 from geodl.models.transformer import BERT, BertConfig
@@ -183,9 +186,8 @@ def main(argv: list[str] | None = None) -> None:
         args.pretrain_budget, args.finetune_budget = 20.0, 10.0
     torch.set_num_threads(args.threads)
     start, others = time.perf_counter(), OtherLoad()
-    print(f"# BERT-style MLM on tinyshakespeare -> sentiment classification\n\nCPU: "
-          f"{platform.processor() or platform.machine()} x {os.cpu_count()} | torch threads: "
-          f"{torch.get_num_threads()} | torch {torch.__version__}\n", flush=True)
+    print(f"# BERT-style MLM on tinyshakespeare -> sentiment classification\n\n"
+          f"{machine_line(machine_info())}\n", flush=True)
     corpus = load_tinyshakespeare(args.data)
     vocab = CharVocab(corpus.vocab.chars, SPECIALS, unk="[UNK]")
     corpus.train, corpus.val = corpus.train + len(SPECIALS), corpus.val + len(SPECIALS)

@@ -40,8 +40,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import statistics
 import time
 import warnings
@@ -50,7 +48,12 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from _common import OtherLoad, log  # benchmarks/ is on sys.path when a script runs
+from _common import (  # benchmarks/ is on sys.path when a script runs
+    OtherLoad,
+    log,
+    machine_info,
+    machine_line,
+)
 
 SEED = 0
 CHANNELS = 64
@@ -272,12 +275,8 @@ def main(argv: list[str] | None = None) -> None:
     start, others = time.perf_counter(), OtherLoad()
     import torch_geometric
 
-    info = {"cpu": platform.processor() or platform.machine(), "cpu_count": os.cpu_count(),
-            "torch_threads": torch.get_num_threads(), "torch": torch.__version__,
-            "torch_geometric": torch_geometric.__version__, "python": platform.python_version()}
-    print(f"# geodl GNN speed benchmark\n\nCPU: {info['cpu']} x {info['cpu_count']} | torch "
-          f"threads: {info['torch_threads']} | torch {info['torch']} | PyG "
-          f"{info['torch_geometric']} | Python {info['python']}\n", flush=True)
+    info = machine_info(torch_geometric=torch_geometric.__version__)
+    print(f"# geodl GNN speed benchmark\n\n{machine_line(info)}\n", flush=True)
     layer = layer_rows(int(args.nodes), int(args.edges), args.repeats, args.rounds, args.profile)
     cora = []
     if (args.data / "Cora").is_dir():

@@ -27,15 +27,18 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
-import platform
 import statistics
 import time
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from _common import OtherLoad, log  # benchmarks/ is on sys.path when a script runs
+from _common import (  # benchmarks/ is on sys.path when a script runs
+    OtherLoad,
+    log,
+    machine_info,
+    machine_line,
+)
 from torch import nn
 
 from geodl.datasets.text import load_tinyshakespeare
@@ -256,10 +259,8 @@ def main(argv: list[str] | None = None) -> None:
         args.budget, args.eval_batches = 20.0, 20
     torch.set_num_threads(args.threads)
     start, others = time.perf_counter(), OtherLoad()
-    print(f"# char GPT on tinyshakespeare: geodl vs nanoGPT-style torch\n\nCPU: "
-          f"{platform.processor() or platform.machine()} x {os.cpu_count()} | torch threads: "
-          f"{torch.get_num_threads()} | torch {torch.__version__} | Python "
-          f"{platform.python_version()}\n", flush=True)
+    print(f"# char GPT on tinyshakespeare: geodl vs nanoGPT-style torch\n\n"
+          f"{machine_line(machine_info())}\n", flush=True)
     corpus = load_tinyshakespeare(args.data)
     config = GPTConfig(block_size=args.block_size, vocab_size=len(corpus.vocab),
                        n_layer=args.n_layer, n_head=args.n_head, n_embd=args.n_embd,

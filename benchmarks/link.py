@@ -45,15 +45,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import statistics
 import time
 import warnings
 from pathlib import Path
 
 import torch
-from _common import OtherLoad, log  # benchmarks/ is on sys.path when a script runs
+from _common import (  # benchmarks/ is on sys.path when a script runs
+    OtherLoad,
+    log,
+    machine_info,
+    machine_line,
+)
 from torch import nn
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -209,14 +212,10 @@ def main(argv: list[str] | None = None) -> None:
     import sklearn
     import torch_geometric
 
-    info = {"cpu": platform.processor() or platform.machine(), "cpu_count": os.cpu_count(),
-            "torch_threads": torch.get_num_threads(), "torch": torch.__version__,
-            "torch_geometric": torch_geometric.__version__, "sklearn": sklearn.__version__,
-            "python": platform.python_version()}
-    print(f"# geodl link prediction benchmark (GAE / VGAE on Cora)\n\nCPU: {info['cpu']} x "
-          f"{info['cpu_count']} | torch threads: {info['torch_threads']} | torch {info['torch']}"
-          f" | PyG {info['torch_geometric']} | scikit-learn {info['sklearn']} | Python "
-          f"{info['python']}\n", flush=True)
+    info = machine_info(torch_geometric=torch_geometric.__version__,
+                        sklearn=sklearn.__version__)
+    print(f"# geodl link prediction benchmark (GAE / VGAE on Cora)\n\n{machine_line(info)}\n",
+          flush=True)
     rows = [run_model(m, args.seeds, args.epochs, args.data, args.negatives) for m in todo]
     total = time.perf_counter() - start
     info["busy_cores_during_run"] = busy = others.cores()

@@ -37,15 +37,18 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
-import platform
 import time
 import warnings
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from _common import OtherLoad, log  # benchmarks/ is on sys.path when a script runs
+from _common import (  # benchmarks/ is on sys.path when a script runs
+    OtherLoad,
+    log,
+    machine_info,
+    machine_line,
+)
 from torch import nn
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -226,12 +229,8 @@ def main(argv: list[str] | None = None) -> None:
     start, others = time.perf_counter(), OtherLoad()
     import torch_geometric
 
-    info = {"cpu": platform.processor() or platform.machine(), "cpu_count": os.cpu_count(),
-            "torch_threads": torch.get_num_threads(), "torch": torch.__version__,
-            "torch_geometric": torch_geometric.__version__, "python": platform.python_version()}
-    print(f"# geodl MPNN on ESOL / FreeSolv\n\nCPU: {info['cpu']} x {info['cpu_count']} | "
-          f"torch threads: {info['torch_threads']} | torch {info['torch']} | PyG "
-          f"{info['torch_geometric']} | Python {info['python']}\n", flush=True)
+    info = machine_info(torch_geometric=torch_geometric.__version__)
+    print(f"# geodl MPNN on ESOL / FreeSolv\n\n{machine_line(info)}\n", flush=True)
     rows = []
     for name in names:
         graphs = load(name, args.data)

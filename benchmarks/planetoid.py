@@ -35,8 +35,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import statistics
 import time
 import warnings
@@ -44,7 +42,12 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from _common import OtherLoad, log  # benchmarks/ is on sys.path when a script runs
+from _common import (  # benchmarks/ is on sys.path when a script runs
+    OtherLoad,
+    log,
+    machine_info,
+    machine_line,
+)
 from torch import nn
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -200,12 +203,8 @@ def main(argv: list[str] | None = None) -> None:
     start, others = time.perf_counter(), OtherLoad()
     import torch_geometric
 
-    info = {"cpu": platform.processor() or platform.machine(), "cpu_count": os.cpu_count(),
-            "torch_threads": torch.get_num_threads(), "torch": torch.__version__,
-            "torch_geometric": torch_geometric.__version__, "python": platform.python_version()}
-    print(f"# geodl Planetoid accuracy benchmark\n\nCPU: {info['cpu']} x {info['cpu_count']} "
-          f"| torch threads: {info['torch_threads']} | torch {info['torch']} | PyG "
-          f"{info['torch_geometric']} | Python {info['python']}\n", flush=True)
+    info = machine_info(torch_geometric=torch_geometric.__version__)
+    print(f"# geodl Planetoid accuracy benchmark\n\n{machine_line(info)}\n", flush=True)
     rows = [run_row(d, m, args.seeds, args.data, args.gat_epochs) for d, m in todo]
     total = time.perf_counter() - start
     info["busy_cores_during_run"] = busy = others.cores()

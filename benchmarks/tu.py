@@ -39,15 +39,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import time
 import warnings
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from _common import OtherLoad, log  # benchmarks/ is on sys.path when a script runs
+from _common import (  # benchmarks/ is on sys.path when a script runs
+    OtherLoad,
+    log,
+    machine_info,
+    machine_line,
+)
 from torch import nn
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -177,13 +180,9 @@ def main(argv: list[str] | None = None) -> None:
     start, others = time.perf_counter(), OtherLoad()
     import torch_geometric
 
-    info = {"cpu": platform.processor() or platform.machine(), "cpu_count": os.cpu_count(),
-            "torch_threads": torch.get_num_threads(), "torch": torch.__version__,
-            "torch_geometric": torch_geometric.__version__, "python": platform.python_version()}
-    print(f"# geodl GIN on TU: {args.folds}-fold CV with a validation fold\n\nCPU: {info['cpu']} "
-          f"x {info['cpu_count']} | torch threads: {info['torch_threads']} | torch "
-          f"{info['torch']} | PyG {info['torch_geometric']} | Python {info['python']}\n",
-          flush=True)
+    info = machine_info(torch_geometric=torch_geometric.__version__)
+    print(f"# geodl GIN on TU: {args.folds}-fold CV with a validation fold\n\n"
+          f"{machine_line(info)}\n", flush=True)
     rows = [run_dataset(name, args) for name in todo]
     total = time.perf_counter() - start
     info["busy_cores_during_run"] = busy = others.cores()

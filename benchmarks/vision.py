@@ -30,13 +30,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import time
 
 import torch
 import torch.nn.functional as F
-from _common import OtherLoad, log  # benchmarks/ is on sys.path when a script runs
+from _common import (  # benchmarks/ is on sys.path when a script runs
+    OtherLoad,
+    log,
+    machine_info,
+    machine_line,
+)
 from torch import nn
 
 from geodl.bench.twins import torch_cnn
@@ -160,9 +163,7 @@ def main(argv: list[str] | None = None) -> int:
         args.epochs, args.epochs_1d, train_size = 1, 10, 10000
     torch.set_num_threads(args.threads)
     start, cpu, load = time.perf_counter(), time.process_time(), OtherLoad()
-    print(f"# geodl vision benchmark\n\nCPU: {platform.processor() or platform.machine()} x "
-          f"{os.cpu_count()} | torch threads: {torch.get_num_threads()} | torch "
-          f"{torch.__version__} | Python {platform.python_version()}\n", flush=True)
+    print(f"# geodl vision benchmark\n\n{machine_line(machine_info())}\n", flush=True)
     rows = fashion_rows(args.epochs, train_size, batch=128, lr=3e-3)
     rows += mnist1d_rows(args.epochs_1d, batch=100, lr=3e-3)
     other, total, cpu = load.cores(), time.perf_counter() - start, time.process_time() - cpu
