@@ -171,8 +171,9 @@ def text_table(rows: Sequence[Row]) -> str:
 
 
 # -- files -----------------------------------------------------------------------------------
-def _atomic(path: Path, write: Callable[[str], None]) -> Path:
-    """Call ``write(tmp)`` on a temporary file beside ``path``, then rename it to ``path``."""
+def atomic_write(path: Path, write: Callable[[str], None]) -> Path:
+    """Call ``write(tmp)`` on a temporary file beside ``path``, then rename it to ``path``: a
+    reader sees the old file or the new one, never half of one; on error nothing is left."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
@@ -195,7 +196,7 @@ def _save(fig, path: Path) -> Path | None:
         return None
     import matplotlib.pyplot as plt
 
-    _atomic(path, lambda tmp: fig.savefig(tmp, format="png", dpi=90))
+    atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=90))
     plt.close(fig)
     return path
 
@@ -251,7 +252,7 @@ def write_report(records: Sequence[dict], suite: str, out_dir: str | os.PathLike
             + "\n\n![metrics](metrics.png)\n")
     if curves is not None:
         text += "\n![training curves](curves.png)\n"
-    return _atomic(out_dir / "report.md", lambda tmp: Path(tmp).write_text(text))
+    return atomic_write(out_dir / "report.md", lambda tmp: Path(tmp).write_text(text))
 
 
 def rebuild_reports(db: str | os.PathLike, out: str | os.PathLike,

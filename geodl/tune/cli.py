@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
 import time
 import warnings
 from pathlib import Path
@@ -120,27 +119,14 @@ def retrain(spec, model: str, point, seeds, *, origin: str, store=None, suite: s
     return results
 
 
-def _save(fig, path: Path) -> None:
-    """Write ``fig`` as PNG through a temporary file in the same folder, then rename."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-", suffix=".png")
-    os.close(fd)
-    try:
-        fig.savefig(tmp, format="png", dpi=120, bbox_inches="tight")
-        umask = os.umask(0o22)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp's 0600 -> what open() would have made
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
 def save_plots(study, folder: str | os.PathLike) -> list[Path]:
     """Optimisation history, intermediate values and parameter importances as PNG files in
     ``folder``; a plot the study cannot make yet (too few trials) is skipped."""
     import matplotlib.pyplot as plt
     import optuna
     from optuna.visualization import matplotlib as ovm
+
+    from geodl.bench.report import atomic_write
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -157,7 +143,9 @@ def save_plots(study, folder: str | os.PathLike) -> list[Path]:
                 print(f"  {name} plot skipped: {err}", file=sys.stderr)
                 continue
         fig = ax.figure if hasattr(ax, "figure") else ax.flat[0].figure
-        _save(fig, folder / f"{name}.png")
+        atomic_write(folder / f"{name}.png",
+                     lambda tmp, fig=fig: fig.savefig(tmp, format="png", dpi=120,
+                                                      bbox_inches="tight"))
         plt.close(fig)
         written.append(folder / f"{name}.png")
     return written
@@ -203,9 +191,10 @@ def select_best(spec, model: str, study, seeds, *, top_k: int = 3, store=None,
 def _write_json(path: Path, data) -> None:
     import json
 
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(data, indent=2, default=str) + "\n")
-    os.replace(tmp, path)
+    from geodl.bench.report import atomic_write
+
+    text = json.dumps(data, indent=2, default=str) + "\n"
+    atomic_write(path, lambda tmp: Path(tmp).write_text(text))
 
 
 def _summary(rows: list[dict[str, float]], key: str) -> str:

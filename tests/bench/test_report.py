@@ -4,7 +4,7 @@ import pytest
 
 from geodl.bench.experiments import Outcome
 from geodl.bench.report import (
-    _atomic,
+    atomic_write,
     markdown_table,
     rebuild_reports,
     summarize,
@@ -99,5 +99,5 @@ def test_atomic_write_leaves_old_file_on_error(tmp_path):
         raise OSError("disk full")
 
     with pytest.raises(OSError, match="disk full"):
-        _atomic(target, broken)
+        atomic_write(target, broken)
     assert target.read_text() == "old" and list(tmp_path.iterdir()) == [target]
