@@ -17,13 +17,13 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
-from torch import Tensor, nn
+from torch import nn
 
 from geodl.bench.twins import build_gnn
 from geodl.models.gnn import GNNConfig, count_parameters
 
 __all__ = ["Outcome", "train_model", "outcome", "planetoid", "tu_cv", "moleculenet", "sbm",
-           "gcn_layer_speed", "load_data"]
+           "load_data", "count_parameters"]
 
 
 @dataclass
@@ -157,45 +157,6 @@ def moleculenet(exp, impl: str, seed: int, config: dict, root=None) -> Outcome:
                                        "mae": scores["mae"] * float(std)})
 
 
-class InductiveNodeClassification:
-    """Node classification over lists of graphs (PATTERN, CLUSTER): class-weighted
-    cross-entropy (weights ``N / (C * N_c)`` from the training nodes, as Benchmarking-GNNs),
-    metrics ``loss``, ``acc`` and ``balanced_acc`` (mean per-class recall, the sets' score).
-    """
-
-    monitor, mode = "balanced_acc", "max"
-
-    def __init__(self, train, val, test, batch_size: int):
-        self.splits = {"train": train, "val": val, "test": test}
-        self.batch_size = batch_size
-        y = torch.cat([g.y for g in train])
-        counts = torch.bincount(y).float()
-        self.weight = y.numel() / (counts.numel() * counts.clamp(min=1))
-
-    def has_split(self, split: str) -> bool:
-        return bool(self.splits[split])
-
-    def _loader(self, split: str, shuffle: bool):
-        from torch_geometric.loader import DataLoader
-
-        return DataLoader(self.splits[split], batch_size=self.batch_size, shuffle=shuffle)
-
-    def train_batches(self):
-        return self._loader("train", shuffle=True)
-
-    def train_step(self, model: nn.Module, batch) -> Tensor:
-        return F.cross_entropy(model(batch), batch.y, weight=self.weight)
-
-    @torch.no_grad()
-    def evaluate(self, model: nn.Module, split: str) -> dict[str, float]:
-        from geodl.tasks import accuracy, balanced_accuracy
-
-        outs, ys = zip(*[(model(b), b.y) for b in self._loader(split, shuffle=False)])
-        out, y = torch.cat(outs), torch.cat(ys)  # (N_split, C), (N_split,)
-        return {"loss": float(F.cross_entropy(out, y, weight=self.weight)),
-                "acc": accuracy(out, y), "balanced_acc": balanced_accuracy(out, y)}
-
-
 @functools.lru_cache(maxsize=4)
 def _sbm_graphs(name: str, sizes: tuple[int, int, int]) -> tuple[list, list, list]:
     from geodl.datasets import make_cluster, make_pattern
@@ -208,54 +169,11 @@ def sbm(exp, impl: str, seed: int, config: dict, root=None) -> Outcome:
     """Inductive node classification on regenerated PATTERN / CLUSTER graphs
     (``config["graphs"]`` = train/val/test counts, generator seeds 0/1/2)."""
     train, val, test = _sbm_graphs(config["name"], tuple(config["graphs"]))
+    from geodl.tasks import InductiveNodeClassification
+
     task = InductiveNodeClassification(train, val, test, config["batch_size"])
     cfg = _gnn_config(config, in_channels=train[0].num_features,
                       out_channels=int(max(int(g.y.max()) for g in train)) + 1)
     model = build_gnn(exp.model, impl, cfg, seed)
     hist = train_model(model, task, seed, config["fit"])
     return outcome(model, task, hist, task.evaluate(model, "test"))
-
-
-def gcn_layer_speed(exp, impl: str, seed: int, config: dict, root=None) -> Outcome:
-    """Median milliseconds of one GCN layer forward + backward (``conv(x, adj).sum()
-    .backward()``) on a random undirected graph, as ``benchmarks/gnn_speed.py``; ``impl``:
-    ``"geodl"`` (geodl ``GCNConv``, ``edge_index``), ``"pyg"`` (PyG ``GCNConv``,
-    ``edge_index``) or ``"pyg_csr"`` (PyG ``GCNConv`` on a CSR ``adj_t``). ``max_abs_diff``
-    compares the output with geodl's layer (same weights)."""
-    import time
-    import warnings
-
-    import torch_geometric.nn as pyg_nn
-    from torch_geometric.utils import to_torch_csr_tensor, to_undirected
-
-    from geodl.nn import GCNConv
-
-    n, c = int(config["nodes"]), int(config["channels"])
-    gen = torch.Generator().manual_seed(seed)
-    ei = torch.randint(0, n, (2, int(config["edges"]) // 2), generator=gen)
-    ei = to_undirected(ei[:, ei[0] != ei[1]], num_nodes=n)
-    ei = ei[:, torch.randperm(ei.size(1), generator=gen)]  # edges in random order
-    x = torch.randn(n, c, generator=gen)
-    torch.manual_seed(seed)
-    ours = GCNConv(c, c, cached=config["cached"])
-    with warnings.catch_warnings():  # torch flags sparse CSR as beta
-        warnings.simplefilter("ignore")
-        if impl == "geodl":
-            conv, adj = ours, ei
-        elif impl in ("pyg", "pyg_csr"):
-            conv = pyg_nn.GCNConv(c, c, cached=config["cached"])
-            conv.load_state_dict(ours.state_dict())
-            adj = ei if impl == "pyg" else to_torch_csr_tensor(ei.flip(0), size=(n, n))
-        else:
-            raise ValueError(f"impl={impl!r}; choose 'geodl', 'pyg' or 'pyg_csr'.")
-        times = []
-        for _ in range(1 + int(config["repeats"])):  # the first call warms up (and caches)
-            tic = time.perf_counter()
-            conv.zero_grad(set_to_none=True)
-            conv(x, adj).sum().backward()
-            times.append(time.perf_counter() - tic)
-        with torch.no_grad():
-            diff = (conv(x, adj) - ours(x, ei)).abs().max().item()
-    times = sorted(times[1:])
-    return Outcome({"ms": 1e3 * times[len(times) // 2], "max_abs_diff": diff},
-                   params=count_parameters(conv), train_time=sum(times))

@@ -10,145 +10,59 @@ atomically (a temporary file, then ``os.replace``), so a reader never sees half 
 
 from __future__ import annotations
 
-import json
 import os
 import statistics
-import tempfile
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 
+from geodl._io import atomic_write
 from geodl.bench.plots import PEER_NAMES, plot_curves, plot_metrics
+from geodl.bench.rows import BUSY_CORES, Row, summarize
 from geodl.bench.store import ResultStore, latest_per_seed
-from geodl.bench.suites import SUITES, Experiment
+from geodl.bench.suites import SUITES
 
 __all__ = ["Row", "summarize", "markdown_table", "text_table", "write_report",
-           "rebuild_reports"]
+           "rebuild_reports", "atomic_write"]
 
 
 
-@dataclass
-class Row:
-    """One experiment's summary. ``stats[impl] = (mean, std, n)`` in table units."""
-
-    dataset: str
-    model: str
-    metric: str
-    unit: str
-    impls: list[str]
-    stats: dict[str, tuple[float, float, int]] = field(default_factory=dict)
-    seconds: dict[str, float] = field(default_factory=dict)
-    params: dict[str, int | None] = field(default_factory=dict)
-    published: str = "-"
-    published_value: float | None = None
-    target: str = "-"
-    met: bool | None = None
-    failed: int = 0
-    records: list[dict] = field(default_factory=list, repr=False)
-
-    @property
-    def label(self) -> str:
-        """The metric with its unit: ``test_acc (%)``."""
-        return f"{self.metric} ({self.unit})" if self.unit and self.unit != self.metric \
-            else self.metric
-
-    @property
-    def peer(self) -> str | None:
-        return next((i for i in self.impls if i != "geodl"), None)
-
-
-def _experiment(suite: str, dataset: str, model: str) -> Experiment | None:
-    s = SUITES.get(suite)
-    return next((e for e in s.experiments if (e.dataset, e.model) == (dataset, model)),
-                None) if s else None
-
-
-def _mean_std(values: list[float]) -> tuple[float, float, int]:
-    if not values:
-        return float("nan"), float("nan"), 0
-    return (statistics.fmean(values), statistics.stdev(values) if len(values) > 1 else 0.0,
-            len(values))
-
-
-def summarize(records: Sequence[dict], suite: str) -> list[Row]:
-    """Group ``records`` by (dataset, model, config) and summarise each group (newest record
-    per seed and implementation; failed and running rows are counted, not averaged)."""
-    groups: dict[tuple, list[dict]] = {}
-    for r in records:
-        key = (r["dataset"], r["model"], json.dumps(r["config"], sort_keys=True))
-        groups.setdefault(key, []).append(r)
-    rows = []
-    for (dataset, model, _), group in groups.items():
-        exp = _experiment(suite, dataset, model)
-        done = latest_per_seed([r for r in group if r["status"] == "complete"])
-        impls = list(exp.impls) if exp else list(dict.fromkeys(r["impl"] for r in group))
-        if exp is not None:
-            metric, scale, unit = exp.metric, exp.scale, exp.unit
-        else:  # a row no suite describes (e.g. `geodl tune`'s re-runs): its first test metric
-            keys = [k for r in done for k in r["metrics"]]
-            metric = next((k for k in keys if k.startswith("test_")), keys[0] if keys else "-")
-            scale, unit = 1.0, ""
-        label = f"{dataset} (quick)" if group[0]["config"].get("quick") else dataset
-        row = Row(label, model, metric, unit, impls, records=group,
-                  failed=sum(r["status"] == "failed" for r in group))
-        for impl in impls:
-            mine = [r for r in done if r["impl"] == impl]
-            row.stats[impl] = _mean_std([scale * r["metrics"][metric] for r in mine
-                                         if metric in r["metrics"]])
-            times = [r["train_time"] for r in mine if r["train_time"] is not None]
-            row.seconds[impl] = statistics.fmean(times) if times else float("nan")
-            row.params[impl] = mine[-1]["params"] if mine else None
-        if exp is not None and not group[0]["config"].get("quick"):
-            _targets(row, exp)  # targets hold for the full recipe, not a --quick run
-        rows.append(row)
-    return rows
-
-
-def _targets(row: Row, exp: Experiment) -> None:
-    if exp.published is not None:
-        row.published = f"{exp.published.value:g} ({exp.published.source})"
-        row.published_value = exp.published.value
-    if exp.target is None:
-        return
-    ours, peer = row.stats["geodl"][0], row.stats.get(row.peer, (float("nan"),))[0]
-    sign = ">=" if exp.higher_is_better else "<="
-    if exp.target_relative:
-        row.target = f"{sign} {exp.target:g}x peer"
-        value = ours / peer if peer else float("nan")
-    else:
-        row.target = f"{sign} {exp.target:g}"
-        value = ours
-    if value == value:  # not NaN
-        row.met = value >= exp.target if exp.higher_is_better else value <= exp.target
-
-
-def _fmt(stat: tuple[float, float, int]) -> str:
-    mean, std, n = stat
+def _fmt(stat: tuple[float, float, int], spread: tuple[float, float] | None = None) -> str:
+    """``mean +- std`` of a score row, ``median [min, max]`` of a speed row."""
+    centre, std, n = stat
     if n == 0:
         return "-"
-    digits = 3 if abs(mean) < 10 else 1
-    return f"{mean:.{digits}f} +- {std:.{digits}f}"
+    digits = 3 if abs(centre) < 10 else 1
+    if spread is not None:
+        return f"{centre:.{digits}f} [{spread[0]:.{digits}f}, {spread[1]:.{digits}f}]"
+    return f"{centre:.{digits}f} +- {std:.{digits}f}"
 
 
-HEADER = ["dataset", "model", "metric", "geodl", "peer", "published (source)", "target", "met?",
-          "runs", "time/run geodl / peer (s)", "params geodl / peer"]
+HEADER = ["dataset", "model", "metric", "geodl", "peer", "generic path", "published (source)",
+          "target", "met?", "runs", "threads", "time/run geodl / peer (s)",
+          "params geodl / peer"]
 
 
 def _cells(row: Row) -> list[str]:
-    peer = row.peer
-    peer_cell = "-" if peer is None else f"{_fmt(row.stats[peer])} ({PEER_NAMES.get(peer, peer)})"
+    def stat(impl: str | None, named: bool = False) -> str:
+        if impl is None or impl not in row.stats:
+            return "-"
+        text = _fmt(row.stats[impl], row.spread.get(impl))
+        return f"{text} ({PEER_NAMES.get(impl, impl)})" if named and text != "-" else text
     met = "-" if row.met is None else ("yes" if row.met else "NO")
+    if row.busy is not None and row.busy > BUSY_CORES:
+        met += f" (machine busy: {row.busy:.1f} other cores)"
     runs = " / ".join(str(row.stats[i][2]) for i in row.impls)
     if row.failed:
         runs += f" ({row.failed} failed)"
 
     def pair(values: dict, fmt: Callable) -> str:
-        return " / ".join(fmt(values.get(i)) for i in row.impls)
+        return " / ".join(fmt(values.get(i)) for i in row.impls if i != "generic")
 
     seconds = pair(row.seconds, lambda v: "-" if v is None or v != v else f"{v:.2f}")
     params = pair(row.params, lambda v: "-" if v is None else f"{v:,}")
-    return [row.dataset, row.model, row.label, _fmt(row.stats.get("geodl", (0, 0, 0))),
-            peer_cell, row.published, row.target, met, runs, seconds, params]
+    return [row.dataset, row.model, row.label, stat("geodl"), stat(row.peer, named=True),
+            stat("generic"), row.published, row.target, met, runs,
+            ", ".join(map(str, row.threads)) or "-", seconds, params]
 
 
 def markdown_table(rows: Sequence[Row]) -> str:
@@ -156,7 +70,8 @@ def markdown_table(rows: Sequence[Row]) -> str:
     lines = ["| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
     for row in rows:
         cells = _cells(row)
-        cells[7] = "**NO**" if cells[7] == "NO" else cells[7]
+        cells[8] = cells[8].replace("NO", "**NO**", 1) if cells[8].startswith("NO") \
+            else cells[8]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -171,25 +86,6 @@ def text_table(rows: Sequence[Row]) -> str:
 
 
 # -- files -----------------------------------------------------------------------------------
-def atomic_write(path: Path, write: Callable[[str], None]) -> Path:
-    """Call ``write(tmp)`` on a temporary file beside ``path``, then rename it to ``path``: a
-    reader sees the old file or the new one, never half of one; on error nothing is left."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    umask = os.umask(0)
-    os.umask(umask)
-    try:
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private; give it the usual mode
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
-
-
 def _save(fig, path: Path) -> Path | None:
     """Save a figure as PNG atomically and close it (``None``: nothing to save)."""
     if fig is None:
@@ -233,6 +129,14 @@ def _other_metrics(row: Row) -> str:
     return f"- {row.model} / {row.dataset}: " + "; ".join(parts) if parts else ""
 
 
+def _notes(rows: Sequence[Row]) -> str:
+    """One line per row with a caveat: what --quick shortened, and the suite's note."""
+    lines = [f"- {row.model} / {row.dataset}: " + "; ".join(filter(None, [
+        f"shortened: {row.shortened}" if row.shortened else "", row.note]))
+        for row in rows if row.shortened or row.note]
+    return ("Notes:\n\n" + "\n".join(lines) + "\n\n") if lines else ""
+
+
 def write_report(records: Sequence[dict], suite: str, out_dir: str | os.PathLike) -> Path:
     """Write ``report.md``, ``metrics.png`` and ``curves.png`` for ``records`` into
     ``out_dir``; returns the markdown file's path."""
@@ -242,12 +146,21 @@ def write_report(records: Sequence[dict], suite: str, out_dir: str | os.PathLike
     _save(plot_metrics(rows), out_dir / "metrics.png")
     curves = _save(plot_curves(rows), out_dir / "curves.png")
     text = (_header(records, suite) + "\n" + markdown_table(rows) + "\n\n"
-            "Mean +- std over seeds (folds for cross-validation), newest run per seed. peer: "
-            "the same model built from PyG layers (or written directly in torch), run in the "
-            "same process on the same splits, seeds and initial weights. time/run: seconds "
-            "of training (speed rows: of the timed calls).\n\n"
-            "Other metrics (means; fractions, not %; max_abs_diff: against geodl's generic "
-            "path or geodl's output):\n\n"
+            "Score rows: mean +- std over seeds (folds for cross-validation), newest run per "
+            "seed. Speed rows (ms): median over seeds of each seed's median call, [min, max] "
+            "of every timed call, all sides timed interleaved in one process "
+            "(geodl.bench.timing). peer: the same model built from PyG layers (or written "
+            "directly in torch, or the native op on the same memory layout), run in the same "
+            "process on the same splits, seeds and initial weights. generic path: geodl's "
+            "message-passing path of the same layers on the same data. threads: torch threads "
+            "of the runs; training results can change with the thread count (torch's CPU "
+            "kernels reduce in a thread-dependent order), so compare runs at the same count "
+            "(README pins --threads 1). time/run: seconds of training (speed rows: of the "
+            "timed calls). A published number is shown on every row; where a row was "
+            "shortened (--quick, fewer epochs or folds) it is marked not comparable.\n\n"
+            + _notes(rows)
+            + "Other metrics (means; fractions, not %; max_abs_diff: against the native op "
+            "or geodl's output; busy_cores: other processes' load while timed):\n\n"
             + "\n".join(line for line in map(_other_metrics, rows) if line)
             + "\n\n![metrics](metrics.png)\n")
     if curves is not None:

@@ -24,6 +24,7 @@ import torch
 
 from geodl.bench.store import DEFAULT_DB, DEFAULT_OUT, ResultStore
 from geodl.bench.suites import Experiment, get_suite
+from geodl.datasets._files import allow_downloads
 
 __all__ = ["run_suite", "BenchResults"]
 
@@ -71,7 +72,8 @@ def _batch_id(suite: str) -> str:
 def run_suite(name: str, models: Sequence[str] | None = None, seeds: int | None = None,
               db: str | os.PathLike = DEFAULT_DB, out: str | os.PathLike | None = DEFAULT_OUT,
               quick: bool = False, data_root: str | os.PathLike | None = None,
-              progress: bool = True, threads: int | None = None) -> BenchResults:
+              progress: bool = True, threads: int | None = None,
+              download: bool = True) -> BenchResults:
     """Run the suite ``name`` and return its records.
 
     Args:
@@ -83,7 +85,11 @@ def run_suite(name: str, models: Sequence[str] | None = None, seeds: int | None 
         quick: apply each experiment's quick settings (fewer epochs and seeds).
         data_root: folder of the raw datasets; default ``$GEODL_DATA`` or the loaders'.
         progress: show a progress bar.
-        threads: ``torch.set_num_threads(threads)`` for the run (restored afterwards).
+        threads: ``torch.set_num_threads(threads)`` for the run (restored afterwards); every
+            row records the thread count it ran with.
+        download: let the loaders download missing raw files from their official sources
+            (with a progress bar); ``False`` (``--no-download``): never, a missing file fails
+            with the folder to put it in. Cora and MUTAG ship inside the package.
 
     Returns:
         a :class:`BenchResults` list of records; ``.table()`` formats them as text.
@@ -105,9 +111,10 @@ def run_suite(name: str, models: Sequence[str] | None = None, seeds: int | None 
             raise ValueError(f"seeds={seeds}: {exp.key} is {folds}-fold cross-validation (a "
                              f"seed is a fold); pass --seeds {folds} or fewer.")
     root = None if data_root is None else str(data_root)
-    for exp in experiments:  # fail fast: read every dataset before training anything
-        if exp.load is not None:
-            exp.load(root)
+    with allow_downloads(download):
+        for exp in experiments:  # fail fast: read every dataset before training anything
+            if exp.load is not None:
+                exp.load(root)
 
     store = ResultStore(db)
     batch = _batch_id(suite.name)
@@ -115,7 +122,8 @@ def run_suite(name: str, models: Sequence[str] | None = None, seeds: int | None 
     if threads is not None:
         torch.set_num_threads(int(threads))
     try:
-        _run_jobs(store, batch, experiments, suite.name, seeds, root, db, progress)
+        with allow_downloads(download):
+            _run_jobs(store, batch, experiments, suite.name, seeds, root, db, progress)
     finally:
         torch.set_num_threads(previous_threads)
     results = BenchResults(store.records(batch=batch), suite=suite.name, batch=batch)

@@ -24,7 +24,7 @@ from functools import partial
 from typing import Any
 
 from geodl.bench import experiments as ex
-from geodl.bench import tensors
+from geodl.bench import fastpaths, gcn_speed, graph_ops, tensors
 
 __all__ = ["Experiment", "Published", "Suite", "SUITES", "register", "get_suite"]
 
@@ -57,6 +57,11 @@ class Experiment:
         quick: config overrides applied by ``--quick`` (with ``quick_seeds`` seeds).
         load: ``load(root)`` reads the dataset; the runner calls it before any training, so
             a missing file fails fast (``None``: nothing to read, e.g. generated data).
+        note: a caveat the report prints under the table, e.g. ``"fast path = native op"``
+            where geodl's fast path calls the very kernel its peer is.
+        shortened: how this row departs from the recipe its published number is for
+            (``--quick`` fills it in); such a row's published number is shown as "not
+            comparable".
     """
 
     dataset: str
@@ -76,6 +81,8 @@ class Experiment:
     quick: Mapping[str, Any] = field(default_factory=dict)
     quick_seeds: int = 2
     load: Callable[[str | None], Any] | None = None
+    note: str = ""
+    shortened: str = ""
 
     @property
     def key(self) -> str:
@@ -95,8 +102,18 @@ class Experiment:
                        seconds=seconds)
 
     def quickened(self) -> Experiment:
-        """This experiment with its ``--quick`` overrides (and ``quick: True`` in config)."""
-        return self.configured(min(self.seeds, self.quick_seeds), **self.quick, quick=True)
+        """This experiment with its ``--quick`` overrides (and ``quick: True`` in config);
+        :attr:`shortened` says what they changed."""
+        seeds = min(self.seeds, self.quick_seeds)
+        changes = [f"{k} {v} (recipe {self.config.get('fit', {}).get(k)})"
+                   for k, v in self.quick.get("fit", {}).items()]
+        changes += [f"{k} {v} (recipe {self.config.get(k)})" for k, v in self.quick.items()
+                    if k != "fit"]
+        if seeds < self.seeds:
+            changes.append(f"{seeds} of {self.seeds} seeds")
+        shortened = "; ".join(filter(None, [self.shortened, "--quick: " + ", ".join(changes)
+                                            if changes else ""]))
+        return replace(self.configured(seeds, **self.quick, quick=True), shortened=shortened)
 
     def expected_seconds(self, seeds: int | None = None) -> float:
         return self.seconds * len(self.impls) * (self.seeds if seeds is None else seeds)
@@ -173,13 +190,16 @@ GINE_MOL = {"hidden_channels": 64, "num_layers": 3, "norm": "batch", "readout": 
             "batch_size": 32, "fit": {"epochs": 100, "lr": 0.001, "restore_best": True}}
 GCN_SBM = {"hidden_channels": 146, "num_layers": 4, "norm": "batch", "residual": True,
            "batch_size": 64, "fit": {"epochs": 60, "lr": 0.001, "restore_best": True}}
-SPEED = {"channels": 64, "cached": False, "repeats": 5}
 CNN_FASHION = {"channels": [32, 64], "hidden": 128, "dropout": 0.25, "batch_size": 128,
                "train_size": 60_000, "test_size": 10_000,
                "fit": {"epochs": 3, "lr": 3e-3, "restore_best": True}}
 GRU_MNIST1D = {"hidden": 6, "batch_size": 100, "fit": {"epochs": 75, "lr": 1e-2,
                                                         "restore_best": True}}
-GRID_CONV = {"batch": 16, "channels": 32, "kernel_size": 3, "size": 64, "repeats": 5}
+CNN_MNIST1D = {"channels": [32, 64], "hidden": 128, "dropout": 0.1, "batch_size": 128,
+               "fit": {"epochs": 20, "lr": 3e-3, "restore_best": True}}
+SAME_KERNEL = "fast path = native op: geodl's fast path calls the same kernel as the peer"
+NCHW_NOTE = ("peer = the native op on the same channels-last layout as geodl's input; the "
+             "op on an NCHW batch is torch's nchw_ms (a layout comparison, not geodl's)")
 
 
 def _planetoid(dataset, model, config, published, target, seconds, **kw):
@@ -194,13 +214,71 @@ def _gin_tu(dataset, published, target, seconds, **kw):
                       load=partial(ex.load_data, "tu", dataset), **kw)
 
 
-def _speed(nodes, edges, peer, target, seconds):
-    name = {"pyg": "edge_index", "pyg_csr": "CSR adj_t"}[peer]
-    return Experiment(f"random {nodes:,} nodes, PyG {name}", "GCNConv",
-                      ex.gcn_layer_speed, {**SPEED, "nodes": nodes, "edges": edges},
+def _gcn_layer(nodes, edges, peer, target, seconds, cached=False):
+    name = {"pyg": "edge_index", "pyg_csr": "CSR adj_t", "pyg_spmm": "normalised adj_t"}[peer]
+    cache = ", cached" if cached else ""
+    return Experiment(f"random {nodes:,} nodes, PyG {name}{cache}", "GCNConv",
+                      gcn_speed.gcn_layer, {"channels": 64, "cached": cached, "nodes": nodes,
+                                            "edges": edges, "repeats": 10},
                       impls=("geodl", peer), metric="ms", scale=1.0, unit="ms",
                       higher_is_better=False, target=target, target_relative=True, seeds=3,
-                      seconds=seconds, quick={"repeats": 2})
+                      seconds=seconds, quick={"repeats": 3},
+                      note="pyg_spmm: the PyG layer on a pre-normalised CSR matrix, nothing "
+                      "but lin + spmm + bias (the floor)" if peer == "pyg_spmm" else "")
+
+
+def _cora_epochs(cached: bool, seconds: float) -> Experiment:
+    return Experiment("Cora, training epochs" + (", cached" if cached else ""), "GCN",
+                      gcn_speed.gcn_epochs, {"cached": cached, "epochs": 50},
+                      impls=("geodl", "pyg"), metric="ms", scale=1.0, unit="ms",
+                      higher_is_better=False, seeds=3, seconds=seconds,
+                      quick={"epochs": 10}, load=partial(ex.load_data, "planetoid", "Cora"))
+
+
+def _grid(op, label, batch, size, seconds, note=NCHW_NOTE):
+    return Experiment(f"{batch} x {size} x {size} images, 32 ch", label, fastpaths.grid_op,
+                      {"op": op, "batch": batch, "channels": 32, "size": size, "repeats": 11},
+                      impls=("geodl", "torch"), metric="ms", scale=1.0, unit="ms",
+                      higher_is_better=False, target=1.1, target_relative=True, seeds=3,
+                      seconds=seconds, quick={"batch": 4, "size": 32, "repeats": 7},
+                      note=note)
+
+
+def _recurrent(cell, seconds):
+    return Experiment("T=256, hidden 128, in 128, batch 32", cell, fastpaths.recurrent_op,
+                      {"cell": cell, "batch": 32, "length": 256, "channels": 128,
+                       "hidden": 128, "repeats": 7},
+                      impls=("geodl", "torch"), metric="ms", scale=1.0, unit="ms",
+                      higher_is_better=False, target=1.1, target_relative=True, seeds=3,
+                      seconds=seconds, note=SAME_KERNEL + f" (the layer's own nn.{cell})",
+                      quick={"batch": 8, "length": 64, "channels": 64, "hidden": 64,
+                             "repeats": 9})
+
+
+def _attention(peer, causal, seconds, memory=False):
+    kind = "causal self-attention" if causal else "self-attention"
+    name = {"sdpa": "SDPA", "mha": "nn.MultiheadAttention"}[peer]
+    generic = ("generic = sparse kernels on generic(g) (SDDMM, CSR softmax, SpMM)"
+               if peer == "sdpa" else "generic = propagate itself (fast=False)")
+    return Experiment(f"L=256, d=128, 4 heads, B=4, vs {name}", kind.capitalize(),
+                      fastpaths.attention_op,
+                      {"peer": peer, "causal": causal, "batch": 4, "length": 256, "dim": 128,
+                       "heads": 4, "repeats": 7, "memory": memory},
+                      impls=("geodl", "torch"), metric="ms", scale=1.0, unit="ms",
+                      higher_is_better=False, target=1.1, target_relative=True, seeds=3,
+                      seconds=seconds, quick={"batch": 2, "length": 64, "repeats": 9},
+                      note=(SAME_KERNEL + " (F.scaled_dot_product_attention); "
+                            if peer == "sdpa" else "") + generic)
+
+
+def _graph_op(op, peer, edges, seconds, repeats=5):
+    return Experiment(f"{edges:,} edges, vs {peer}", op, graph_ops.graph_op,
+                      {"op": op, "edges": edges, "repeats": repeats, "k": 16},
+                      impls=("geodl", peer), metric="ms", scale=1.0, unit="ms",
+                      higher_is_better=False, seeds=1, quick_seeds=1, seconds=seconds,
+                      quick={"edges": min(edges, 10_000), "repeats": 3},
+                      note="peer builds no matrix (an edge list only): a lower bound"
+                      if peer == "pyg_edges" else "")
 
 
 def _mol(name, label, split, published, seconds):
@@ -257,60 +335,121 @@ def _fashion(train_size, test_size, **kw):
                       quick={"fit": {"epochs": 1}}, load=tensors.load_images, **kw)
 
 
-def _grid_conv(batch, size, seconds):
-    return Experiment(f"{batch} x {size} x {size} images, 32 ch", "GridConv 3x3",
-                      tensors.grid_conv_speed, {**GRID_CONV, "batch": batch, "size": size},
-                      impls=("geodl", "torch"), metric="ms", scale=1.0, unit="ms",
-                      higher_is_better=False, target=1.1, target_relative=True, seeds=3,
-                      seconds=seconds, quick={"repeats": 2})
-
-
 def _digits(seeds: int, seconds: float) -> Experiment:
-    """The quick suite's CNN: scikit-learn's 8 x 8 digits need no download or system package."""
+    """The quick suite's CNN: scikit-learn's 8 x 8 digits need no download or system package;
+    the generic message-passing path (``fast=False``) trains beside the fast path and torch."""
     return Experiment("digits 8x8 (scikit-learn)", "CNN", tensors.fashion_cnn,
                       {**CNN_FASHION, "dataset": "digits", "train_size": 1437,
                        "test_size": 360, "fit": {"epochs": 15, "lr": 3e-3,
                                                  "restore_best": True}},
-                      impls=("geodl", "torch"), seeds=seeds, seconds=seconds,
-                      load=tensors.load_digits_images)
+                      impls=("geodl", "torch", "generic"), seeds=seeds, seconds=seconds,
+                      load=tensors.load_digits_images,
+                      note=SAME_KERNEL + " (F.conv2d); generic = the same CNN with every "
+                      "layer on its message-passing path, same weights and batches")
+
+
+def _gru(seeds, epochs, seconds, target=None):
+    return Experiment("MNIST-1D", "GRU", tensors.mnist1d_gru,
+                      {**GRU_MNIST1D, "fit": {**GRU_MNIST1D["fit"], "epochs": epochs}},
+                      impls=("geodl", "torch", "generic"), published=Published(91.0, GREYDANUS),
+                      target=target, seeds=seeds, seconds=seconds,
+                      quick={"fit": {"epochs": 15}},
+                      note=SAME_KERNEL + " (the layer's own nn.GRU); generic = the GRU on "
+                      "generic(path_graph) (message passing in topological order), same "
+                      "weights and batches")
 
 
 register(Suite("vision", "geodl's CNN (grid-graph convolutions) on Fashion-MNIST next to the "
-               "same network written with nn.Conv2d", (
-    _fashion(60_000, 10_000, target=91.0, seeds=2, seconds=540),
+               "same network written with nn.Conv2d; a CNN on MNIST-1D as a 1 x 40 grid", (
+    _fashion(60_000, 10_000, target=91.0, seeds=2, seconds=540,
+             note=SAME_KERNEL + " (F.conv2d)"),
+    Experiment("MNIST-1D (1 x 40 grid)", "CNN", tensors.mnist1d_cnn, CNN_MNIST1D,
+               impls=("geodl", "torch"), published=Published(94.0, "Greydanus & Kobak 2020, "
+                                                                    "CNN"),
+               target=90.0, seeds=2, seconds=60, quick={"fit": {"epochs": 5}},
+               note=SAME_KERNEL + " (F.conv2d)"),
 )))
 
 register(Suite("sequence", "the MNIST-1D paper's bidirectional GRU on path graphs next to "
-               "nn.GRU, same weights and batches", (
-    Experiment("MNIST-1D", "GRU", tensors.mnist1d_gru, GRU_MNIST1D, impls=("geodl", "torch"),
-               published=Published(91.0, GREYDANUS), target=85.0, seeds=3, seconds=90,
-               quick={"fit": {"epochs": 15}}),
+               "nn.GRU and to its own generic path, same weights and batches; an LSTM "
+               "forecaster on statsmodels' sunspots against the naive last-value forecast", (
+    _gru(3, 75, 90, target=85.0),
+    Experiment("sunspots (statsmodels)", "LSTM forecaster", tensors.forecast,
+               {"series": "sunspots", "window": 24, "hidden": 32, "lr": 1e-2, "epochs": 400},
+               impls=("geodl", "naive"), metric="test_rmse", scale=1.0, unit="",
+               higher_is_better=False, target=1.0, target_relative=True, seeds=3,
+               seconds=20, quick={"epochs": 100},
+               note="target: RMSE below the naive last-value forecast's (ratio < 1)"),
 )))
 
-register(Suite("speed", "GCN layer and 3x3 grid convolution forward + backward time against "
-               "PyG's GCNConv and F.conv2d, as benchmarks/gnn_speed.py and fast_paths.py", (
-    _speed(100_000, 1_100_000, "pyg", 0.3, 5),
-    _speed(100_000, 1_100_000, "pyg_csr", 1.05, 5),
-    _grid_conv(16, 64, 5),
+register(Suite("speed", "GCN layer forward + backward against PyG's GCNConv (edge_index, CSR "
+               "adj_t, pre-normalised adj_t; uncached and cached) and Cora training epochs "
+               "against the model from PyG layers, every pair interleaved", (
+    _gcn_layer(100_000, 1_100_000, "pyg", 0.3, 5),
+    _gcn_layer(100_000, 1_100_000, "pyg_csr", 1.05, 5),
+    _gcn_layer(100_000, 1_100_000, "pyg_spmm", None, 5),
+    _gcn_layer(100_000, 1_100_000, "pyg", None, 5, cached=True),
+    _gcn_layer(100_000, 1_100_000, "pyg_csr", None, 5, cached=True),
+    _cora_epochs(False, 3),
+    _cora_epochs(True, 3),
 )))
 
-def _fixed(exp: Experiment, target: bool = True) -> Experiment:
+register(Suite("fastpaths", "every fast path (grid, path, complete graph) against its native "
+               "torch op on the same memory layout, forward + backward, with the generic "
+               "message-passing path's time beside it; target fast <= 1.1x", (
+    _grid("conv3x3", "GridConv 3x3", 16, 64, 3,
+          note=SAME_KERNEL + " (F.conv2d); " + NCHW_NOTE),
+    _grid("maxpool2x2", "GridPool max 2x2", 16, 64, 2),
+    _grid("upsample2x", "GridUpsample nearest 2x", 16, 64, 2),
+    _grid("convT2x2s2", "GridConvTranspose 2x2 s2", 16, 64, 3,
+          note=SAME_KERNEL + " (F.conv_transpose2d); " + NCHW_NOTE),
+    _recurrent("LSTM", 10),
+    _recurrent("GRU", 10),
+    _attention("sdpa", False, 10, memory=True),
+    _attention("sdpa", True, 10),
+    _attention("mha", False, 30),
+)))
+
+register(Suite("data_layer", "geodl.graph's operators against PyG, scipy and networkx on "
+               "random graphs of 1e3 to 1e6 edges, interleaved (one seed: one graph)", tuple(
+    row for edges in (1_000, 10_000, 100_000, 1_000_000) for row in (
+        _graph_op("gcn_norm", "pyg_csr", edges, 0.1 * edges / 1e4),
+        _graph_op("gcn_norm", "pyg_edges", edges, 0.1 * edges / 1e4),
+        _graph_op("laplacian_sym", "pyg_csr", edges, 0.1 * edges / 1e4),
+        _graph_op("laplacian_sym", "pyg_edges", edges, 0.1 * edges / 1e4),
+        _graph_op("laplacian", "scipy", edges, 0.1 * edges / 1e4),
+        _graph_op("laplacian", "scipy_edges", edges, 0.1 * edges / 1e4),
+        _graph_op("pagerank", "scipy", edges, 0.2 * edges / 1e4),
+        *((_graph_op("pagerank", "networkx", edges, 3 * edges / 1e4, repeats=3),)
+          if edges <= 100_000 else ()),
+        _graph_op("laplacian_pe", "pyg", edges, 2 * edges / 1e4, repeats=3),
+    ))))
+
+
+def _fixed(exp: Experiment, target: bool = True, shortened: str = "") -> Experiment:
     """A quick-suite row: already small, so ``--quick`` leaves it as it is; ``target=False``
-    drops a target meant for the full-length training."""
-    return replace(exp, quick={}, quick_seeds=exp.seeds,
-                   target=exp.target if target else None)
+    drops a target meant for the full-length training; ``shortened`` says what differs from
+    the published recipe."""
+    return replace(exp, quick={}, quick_seeds=exp.seeds, target=exp.target if target else None,
+                   shortened=shortened or exp.shortened)
+
+
+def _quick(exp: Experiment, seeds: int) -> Experiment:
+    """A quick-suite speed row: the experiment's ``--quick`` sizes, ``seeds`` seeds."""
+    return _fixed(exp.quickened().configured(seeds=seeds))
 
 
 register(Suite("quick", "the main job, a few minutes on 2 cores: GCN on Cora (the paper's "
                "recipe, 2 seeds), GIN on MUTAG (3 of 10 folds, 30 epochs), a CNN on scikit-learn's "
-               "8x8 digits, the MNIST-1D GRU (10 epochs), GCN layer and grid-conv speed rows "
-               "at small sizes; shortened rows and small speed rows have no target", (
+               "8x8 digits and the MNIST-1D GRU (10 epochs), each beside its generic "
+               "message-passing path, GCN layer and grid-conv speed rows at small sizes; "
+               "shortened rows and small speed rows have no target", (
     _fixed(SUITES["planetoid"].experiments[0].configured(seeds=2)),
-    _fixed(SUITES["tu"].experiments[0].configured(seeds=3, fit={"epochs": 30}), target=False),
+    _fixed(SUITES["tu"].experiments[0].configured(seeds=3, fit={"epochs": 30}), target=False,
+           shortened="30 of 100 epochs, 3 of 10 folds"),
     _fixed(_digits(seeds=2, seconds=6)),
-    _fixed(SUITES["sequence"].experiments[0].configured(seeds=1, fit={"epochs": 10}),
-           target=False),
-    _fixed(_speed(10_000, 110_000, "pyg", 0.3, 1).configured(seeds=3), target=False),
-    _fixed(_speed(10_000, 110_000, "pyg_csr", 1.05, 1).configured(seeds=3), target=False),
-    _fixed(_grid_conv(4, 32, 1).configured(seeds=3)),
+    _fixed(_gru(1, 10, 12), target=False, shortened="10 of 75 epochs, 1 seed"),
+    _fixed(_gcn_layer(10_000, 110_000, "pyg", None, 1).configured(seeds=3, repeats=5)),
+    _fixed(_gcn_layer(10_000, 110_000, "pyg_csr", None, 1).configured(seeds=3, repeats=5)),
+    _quick(SUITES["fastpaths"].experiments[0], seeds=3),
 )))

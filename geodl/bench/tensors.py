@@ -15,46 +15,23 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from geodl.bench.experiments import Outcome, outcome, train_model
+from geodl.tasks.tensor import TensorClassification
 
-__all__ = ["TensorClassification", "fashion_cnn", "mnist1d_gru", "grid_conv_speed", "load_images",
-           "load_digits_images"]
+__all__ = ["fashion_cnn", "mnist1d_gru", "load_images", "load_digits_images"]
 
 MEAN, STD = 0.2860, 0.3530  # Fashion-MNIST training-set statistics
 
 
-class TensorClassification:
-    """Mini-batch classification on tensors ``x`` ``(N, ...)`` and labels ``y`` ``(N,)``.
+class GenericPath(nn.Module):
+    """A geodl model called with ``fast=False``: every layer takes its generic
+    message-passing path (the same parameters, so the same initial weights)."""
 
-    Metrics: ``loss`` (cross-entropy), ``acc``. Monitors ``acc`` (max).
-    """
+    def __init__(self, model: nn.Module):
+        super().__init__()
+        self.model = model
 
-    monitor, mode = "acc", "max"
-
-    def __init__(self, train: tuple[Tensor, Tensor], val: tuple[Tensor, Tensor],
-                 test: tuple[Tensor, Tensor], batch_size: int = 128):
-        self.splits = {"train": train, "val": val, "test": test}
-        self.batch_size = batch_size
-
-    def has_split(self, split: str) -> bool:
-        return len(self.splits[split][0]) > 0
-
-    def train_batches(self):
-        x, y = self.splits["train"]
-        order = torch.randperm(len(x))  # torch's global RNG, seeded per epoch by fit
-        for i in range(0, len(x), self.batch_size):
-            idx = order[i:i + self.batch_size]
-            yield x[idx], y[idx]
-
-    def train_step(self, model: nn.Module, batch) -> Tensor:
-        x, y = batch
-        return F.cross_entropy(model(x), y)
-
-    @torch.no_grad()
-    def evaluate(self, model: nn.Module, split: str) -> dict[str, float]:
-        x, y = self.splits[split]
-        out = torch.cat([model(x[i:i + 1000]) for i in range(0, len(x), 1000)])  # (N, C)
-        return {"loss": float(F.cross_entropy(out, y)),
-                "acc": float((out.argmax(1) == y).double().mean())}
+    def forward(self, x: Tensor) -> Tensor:
+        return self.model(x, fast=False)
 
 
 def _holdout(x: Tensor, y: Tensor, fraction: float = 0.1):
@@ -105,7 +82,8 @@ def fashion_cnn(exp, impl: str, seed: int, config: dict, root=None) -> Outcome:
     """geodl's CNN (grid convolutions) on the first ``config["train_size"]`` images and
     ``config["test_size"]`` test images of ``config["dataset"]`` (default Fashion-MNIST; or
     ``"digits"``); ``impl="torch"``: the same network from ``nn.Conv2d`` layers
-    (:func:`~geodl.bench.twins.torch_cnn`)."""
+    (:func:`~geodl.bench.twins.torch_cnn`); ``impl="generic"``: geodl's CNN with every layer on
+    its generic message-passing path (``fast=False``), same weights."""
     from geodl.bench.twins import torch_cnn
     from geodl.models.cnn import CNN, CNNConfig
 
@@ -118,8 +96,10 @@ def fashion_cnn(exp, impl: str, seed: int, config: dict, root=None) -> Outcome:
                           image_size=tuple(x.shape[-2:])))
     if impl == "torch":
         model = torch_cnn(model)
+    elif impl == "generic":
+        model = GenericPath(model)
     elif impl != "geodl":
-        raise ValueError(f"impl={impl!r}; choose 'geodl' or 'torch'.")
+        raise ValueError(f"impl={impl!r}; choose 'geodl', 'torch' or 'generic'.")
     task = TensorClassification(*_holdout(x, y), (xt, yt), batch_size=config["batch_size"])
     hist = train_model(model, task, seed, config["fit"])
     return outcome(model, task, hist, task.evaluate(model, "test"))
@@ -133,8 +113,8 @@ def mnist1d_gru(exp, impl: str, seed: int, config: dict, root=None) -> Outcome:
     from geodl.bench.twins import build_gru
     from geodl.datasets.sequences import load_mnist1d
 
-    if impl not in ("geodl", "torch"):
-        raise ValueError(f"impl={impl!r}; choose 'geodl' or 'torch'.")
+    if impl not in ("geodl", "torch", "generic"):
+        raise ValueError(f"impl={impl!r}; choose 'geodl', 'torch' or 'generic'.")
     x, y, xt, yt = load_mnist1d()
     x, y = x[:config.get("train_size")], y[:config.get("train_size")]  # None: all 4000
     model = build_gru(impl, seed, hidden=config["hidden"])
@@ -143,47 +123,71 @@ def mnist1d_gru(exp, impl: str, seed: int, config: dict, root=None) -> Outcome:
     return outcome(model, task, hist, task.evaluate(model, "test"))
 
 
-def grid_conv_speed(exp, impl: str, seed: int, config: dict, root=None) -> Outcome:
-    """Median milliseconds of a ``k x k`` convolution forward + backward (input and weight
-    gradients) on ``B x C x H x W`` images: ``impl="geodl"``: :class:`~geodl.nn.grid_conv
-    .GridConv`'s fast path on ``grid_graph(H, W, batch_size=B)``; ``"torch"``: ``F.conv2d`` on
-    an NCHW batch, same weights. ``max_abs_diff``: against geodl's generic message-passing
-    path (``fast=False``) for geodl, against geodl's fast path for torch."""
-    import time
+def mnist1d_cnn(exp, impl: str, seed: int, config: dict, root=None) -> Outcome:
+    """geodl's CNN on MNIST-1D read as a ``1 x 40`` grid graph (kernels ``1 x 5``, pooling
+    ``1 x 2``), or the same network from ``nn.Conv2d`` (``impl="torch"``), same weights and
+    batches."""
+    from geodl.bench.twins import torch_cnn
+    from geodl.datasets.sequences import load_mnist1d
+    from geodl.models.cnn import CNN, CNNConfig
 
-    from geodl.graph import grid_graph
-    from geodl.nn.grid_conv import GridConv
-
-    b, c, k = config["batch"], config["channels"], config["kernel_size"]
-    h = w = config["size"]
-    gen = torch.Generator().manual_seed(seed)
-    img = torch.randn(b, c, h, w, generator=gen).requires_grad_()  # (B, C, H, W)
-    x = img.detach().permute(0, 2, 3, 1).reshape(-1, c).requires_grad_()  # (B*H*W, C)
-    g = grid_graph(h, w, batch_size=b)
+    x, y, xt, yt = load_mnist1d()
+    x, xt = x.view(-1, 1, 1, 40), xt.view(-1, 1, 1, 40)  # (N, C=1, H=1, W=40)
     torch.manual_seed(seed)
-    conv = GridConv(c, c, k)
-    if impl == "geodl":
-        def forward():
-            return conv(x, g)[0]  # (B*H*W, C)
-        inputs = x
-    elif impl == "torch":
-        def forward():
-            out = F.conv2d(img, conv.weight, conv.bias, padding=k // 2)  # (B, C, H, W)
-            return out.permute(0, 2, 3, 1).reshape(-1, c)  # (B*H*W, C)
-        inputs = img
-    else:
+    model = CNN(CNNConfig(in_channels=1, num_classes=10, channels=tuple(config["channels"]),
+                          kernel_size=(1, 5), pool_size=(1, 2), hidden=config["hidden"],
+                          dropout=config["dropout"], image_size=(1, 40)))
+    if impl == "torch":
+        model = torch_cnn(model)
+    elif impl != "geodl":
         raise ValueError(f"impl={impl!r}; choose 'geodl' or 'torch'.")
-    times = []
-    for _ in range(1 + config["repeats"]):  # the first call warms up
-        inputs.grad = None
-        conv.zero_grad(set_to_none=True)
-        tic = time.perf_counter()
-        forward().sum().backward()
-        times.append(time.perf_counter() - tic)
-    with torch.no_grad():
-        fast = conv(x, g)[0]
-        ref = conv(x, g, fast=False)[0] if impl == "geodl" else forward()
-    times = sorted(times[1:])
-    return Outcome({"ms": 1e3 * times[len(times) // 2],
-                    "max_abs_diff": (fast - ref).abs().max().item()},
-                   params=sum(p.numel() for p in conv.parameters()), train_time=sum(times))
+    task = TensorClassification(*_holdout(x, y), (xt, yt), batch_size=config["batch_size"])
+    hist = train_model(model, task, seed, config["fit"])
+    return outcome(model, task, hist, task.evaluate(model, "test"))
+
+
+def forecast(exp, impl: str, seed: int, config: dict, root=None) -> Outcome:
+    """One-step forecasting of a statsmodels series (``config["series"]``, e.g.
+    ``"sunspots"``) from windows of ``config["window"]`` values: geodl's
+    :class:`~geodl.models.rnn.Forecaster` (LSTM, ``config["hidden"]``), full-batch Adam, the
+    epoch picked on the last 10% of the training windows (``impl="geodl"``), or the naive
+    last-value forecast ``y_{t+1} = y_t`` (``impl="naive"``). RMSE and MAE on the last 20%
+    of the series, in its units."""
+    from geodl.datasets.sequences import load_timeseries, sliding_windows
+    from geodl.models.rnn import Forecaster, RNNConfig
+
+    series = load_timeseries(config["series"])
+    x, y, xt, yt = sliding_windows(series, config["window"], 1, test_fraction=0.2)
+    if impl == "naive":
+        pred, params, hist = xt[:, -1], 0, None  # (N, 1): the last observed value
+    elif impl == "geodl":
+        split = int(series.numel() * 0.8)
+        mean, std = series[:split].mean(), series[:split].std()  # training statistics only
+        torch.manual_seed(seed)
+        model = Forecaster(RNNConfig(1, config["hidden"], cell="lstm"), horizon=1)
+        opt = torch.optim.Adam(model.parameters(), lr=config["lr"])
+        best, best_state, losses = float("inf"), None, []
+        n_val = max(1, len(x) // 10)
+        xs, ys = (x - mean) / std, (y - mean) / std
+        for _ in range(config["epochs"]):
+            model.train()
+            loss = F.mse_loss(model(xs[:-n_val]), ys[:-n_val])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            losses.append(loss.item())
+            model.eval()
+            with torch.no_grad():
+                val = F.mse_loss(model(xs[-n_val:]), ys[-n_val:]).item()
+            if val < best:
+                best, best_state = val, {k: v.clone() for k, v in model.state_dict().items()}
+        model.load_state_dict(best_state)
+        with torch.no_grad():
+            pred = model((xt - mean) / std) * std + mean  # (N, 1) in the series' units
+        params = sum(p.numel() for p in model.parameters())
+        hist = {"train_loss": losses}
+    else:
+        raise ValueError(f"impl={impl!r}; choose 'geodl' or 'naive'.")
+    err = pred - yt
+    return Outcome({"test_rmse": err.pow(2).mean().sqrt().item(),
+                    "test_mae": err.abs().mean().item()}, params=params, history=hist)

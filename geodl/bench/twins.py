@@ -128,19 +128,21 @@ class GRUClassifier(nn.Module):
     """The MNIST-1D paper's GRU (Greydanus & Kobak 2020): a bidirectional GRU along the
     sequence, its ``T x 2H`` outputs flattened into one linear layer. ``impl="geodl"`` runs
     :class:`geodl.nn.recurrent.GRU` on ``path_graph(T, batch_size=B)``, ``impl="torch"``
-    ``nn.GRU``; :func:`build_gru` gives both the same initial weights.
+    ``nn.GRU``, ``impl="generic"`` geodl's GRU on the same path graph with its structure tag
+    stripped (:func:`geodl.graph.generic`: the message-passing path, level by level in
+    topological order); :func:`build_gru` gives all three the same initial weights.
 
     Shapes:
         x ``(B, T)`` -> logits ``(B, classes)``
     """
 
-    def __init__(self, impl: Literal["geodl", "torch"], hidden: int = 6, length: int = 40,
-                 classes: int = 10):
+    def __init__(self, impl: Literal["geodl", "torch", "generic"], hidden: int = 6,
+                 length: int = 40, classes: int = 10):
         super().__init__()
         from geodl.nn.recurrent import GRU
 
         self.impl = impl
-        self.gru = (GRU(1, hidden, bidirectional=True) if impl == "geodl"
+        self.gru = (GRU(1, hidden, bidirectional=True) if impl in ("geodl", "generic")
                     else nn.GRU(1, hidden, batch_first=True, bidirectional=True))
         self.linear = nn.Linear(2 * hidden * length, classes)
 
@@ -149,19 +151,26 @@ class GRUClassifier(nn.Module):
         if self.impl == "torch":
             out, _ = self.gru(x.unsqueeze(-1))  # (B, T, 2H)
         else:
-            from geodl.graph import path_graph
+            from geodl.graph import generic, path_graph
 
-            out, _ = self.gru(x.reshape(b * t, 1), path_graph(t, batch_size=b))  # (B*T, 2H)
+            g = path_graph(t, batch_size=b)
+            out, _ = self.gru(x.reshape(b * t, 1), generic(g) if self.impl == "generic" else g)
+            # out: (B*T, 2H)
         return self.linear(out.reshape(b, -1))  # (B, T*2H) -> (B, classes)
 
 
-def build_gru(impl: Literal["geodl", "torch"], seed: int, **kwargs) -> GRUClassifier:
-    """The geodl GRU classifier initialised from ``seed``, or its torch twin with the same
-    initial weights."""
+def build_gru(impl: Literal["geodl", "torch", "generic"], seed: int,
+              **kwargs) -> GRUClassifier:
+    """The geodl GRU classifier initialised from ``seed``, its torch twin or its generic
+    path, with the same initial weights."""
     torch.manual_seed(seed)
     ours = GRUClassifier("geodl", **kwargs)
     if impl == "geodl":
         return ours
+    if impl == "generic":
+        twin = GRUClassifier("generic", **kwargs)
+        twin.load_state_dict(ours.state_dict())
+        return twin
     twin = GRUClassifier("torch", **kwargs)
     twin.gru.load_state_dict(ours.gru.rnn.state_dict())  # geodl's GRU keeps an nn.GRU's weights
     twin.linear.load_state_dict(ours.linear.state_dict())

@@ -4,8 +4,9 @@
   validation metric, best-weight restoring, learning-rate schedules, per-epoch seeding,
   atomic checkpoints and resuming.
 - :class:`NodeClassification` (one graph, masks) and :class:`GraphPrediction` (lists of graphs,
-  batched) are the transductive and inductive tasks; :class:`LinkPrediction` trains a graph
-  auto-encoder (GAE, or VGAE with its KL term) on an :func:`edge_split`.
+  batched) are the transductive and inductive tasks; :class:`InductiveNodeClassification`
+  labels the nodes of many graphs, :class:`TensorClassification` classifies plain tensors;
+  :class:`LinkPrediction` trains a graph auto-encoder (GAE, or VGAE with its KL term) on an :func:`edge_split`.
 - :func:`cross_validate`: stratified k-fold with an inner validation fold, around :func:`fit`.
 - :func:`node_clustering`: k-means on node embeddings, scored by accuracy (best matching), NMI
   and ARI.
@@ -17,6 +18,7 @@
 from geodl.tasks.checkpoint import load_checkpoint, save_checkpoint
 from geodl.tasks.clustering import cluster_accuracy, clustering_scores, kmeans, node_clustering
 from geodl.tasks.cv import CVResult, cross_validate
+from geodl.tasks.inductive import InductiveNodeClassification
 from geodl.tasks.link import (
     EdgeSplit,
     LinkPrediction,
@@ -48,10 +50,12 @@ from geodl.tasks.splits import (
     stratified_kfold,
 )
 from geodl.tasks.tasks import GraphPrediction, NodeClassification, Task
+from geodl.tasks.tensor import TensorClassification
 from geodl.tasks.text import mask_tokens, pad_sequences, sample_blocks
 
 __all__ = [
     "fit", "History", "Task", "NodeClassification", "GraphPrediction",
+    "InductiveNodeClassification", "TensorClassification",
     "LinkPrediction", "EdgeSplit", "edge_split", "inner_product_decode", "gae_loss",
     "full_gae_loss", "cross_validate", "CVResult",
     "kmeans", "cluster_accuracy", "clustering_scores", "node_clustering",

@@ -7,12 +7,13 @@ stored with :meth:`History.to_dict`), so loading it never unpickles arbitrary ob
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
+
+from geodl._io import atomic_write
 
 __all__ = ["save_checkpoint", "load_checkpoint"]
 
@@ -44,18 +45,13 @@ def save_checkpoint(path: str | os.PathLike, model: nn.Module,
     state = {"model": model.state_dict(),
              "optimizer": optimizer.state_dict() if optimizer is not None else None,
              "epoch": int(epoch), "history": history, **extra}
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
+
+    def write(tmp: str) -> None:
+        with open(tmp, "wb") as f:
             torch.save(state, f)
             f.flush()
             os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
+    return atomic_write(path, write)
 
 
 def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu"

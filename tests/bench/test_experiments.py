@@ -8,6 +8,7 @@ import torch
 from geodl.bench import experiments as ex
 from geodl.bench import tensors
 from geodl.bench.suites import SUITES
+from geodl.tasks import InductiveNodeClassification
 
 FIT = {"epochs": 2, "lr": 0.01}
 
@@ -24,7 +25,7 @@ def test_sbm_trial_and_weighted_task():
     assert 0 <= ours.metrics["test_balanced_acc"] <= 1 and ours.metrics["epochs"] == 2
     assert ours.metrics["test_balanced_acc"] == pytest.approx(twin.metrics["test_balanced_acc"])
     train, _, _ = ex._sbm_graphs("PATTERN", (8, 3, 3))
-    task = ex.InductiveNodeClassification(train, [], [], batch_size=4)
+    task = InductiveNodeClassification(train, [], [], batch_size=4)
     y = torch.cat([g.y for g in train])
     counts = torch.bincount(y).float()  # weights N / (C * N_c) balance the classes
     torch.testing.assert_close(task.weight * counts, torch.full((2,), y.numel() / 2.0))
@@ -42,20 +43,6 @@ def test_tu_trial_rejects_missing_folds(shared_data):
     exp = SUITES["tu"].experiments[0]
     with pytest.raises(ValueError, match="fold 10 does not exist in 10-fold"):
         ex.tu_cv(exp, "geodl", 10, _config("tu", 0), shared_data)
-
-
-def test_gcn_layer_speed_peers_agree():
-    config = {"nodes": 200, "edges": 1000, "channels": 8, "cached": False, "repeats": 1}
-    for impl in ("geodl", "pyg", "pyg_csr"):
-        out = ex.gcn_layer_speed(None, impl, 0, config)
-        assert out.metrics["ms"] > 0 and out.metrics["max_abs_diff"] < 1e-5
-
-
-def test_grid_conv_speed_fast_equals_generic_and_torch():
-    config = {"batch": 2, "channels": 4, "kernel_size": 3, "size": 8, "repeats": 1}
-    for impl in ("geodl", "torch"):
-        out = tensors.grid_conv_speed(None, impl, 0, config)
-        assert out.metrics["max_abs_diff"] < 1e-5 and out.params == 4 * 4 * 9 + 4
 
 
 def test_mnist1d_gru_geodl_matches_torch():
