@@ -130,7 +130,7 @@ def summarize(records: Sequence[dict], suite: str) -> list[Row]:
 
 def _reference(row: Row, exp: Experiment, quick: bool) -> None:
     """The published number (every row) and the target (rows run with the full recipe)."""
-    row.note, row.shortened = exp.note, exp.shortened
+    row.note, row.shortened = exp.note, (exp.quickened() if quick else exp).shortened
     if quick and not row.shortened:
         row.shortened = "--quick (shortened recipe)"
     row.comparable = not row.shortened

@@ -38,9 +38,11 @@ def test_bad_input(tiny, tmp_path, capsys):
     assert "unknown suite 'nope'; choose one of" in capsys.readouterr().err
     assert main(["bench", "run", "tiny", "--models", "MLP", "--db", str(tmp_path / "r.db")]) == 2
     assert "unknown model(s) ['MLP']" in capsys.readouterr().err
-    assert main(["bench", "run", "tiny", "--data-root", str(tmp_path), "--no-progress",
+    assert main(["bench", "run", "planetoid", "--models", "GCN/CiteSeer", "--data-root",
+                 str(tmp_path), "--no-progress", "--no-download",
                  "--db", str(tmp_path / "r.db")]) == 2
-    assert "Cora" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "CiteSeer" in err and str(tmp_path / "CiteSeer" / "raw") in err
     with pytest.raises(SystemExit):
         main(["bench", "run", "tiny", "--seeds", "0"])
     assert "'0' is not a positive integer" in capsys.readouterr().err

@@ -1,6 +1,7 @@
 """Reports rebuilt from the database: tables, targets, plots, atomic files."""
 
 import pytest
+import torch
 
 from geodl.bench.experiments import Outcome
 from geodl.bench.report import (
@@ -25,7 +26,8 @@ def _trial(exp, impl, seed, config, root):
 def fake(monkeypatch):
     suite = Suite("fake", "two rows, no training", (
         Experiment("D1", "CNN", _trial, {"epochs": 3}, impls=("geodl", "torch"), seeds=2,
-                   published=Published(81.0, "Someone 2020"), target=80.0),
+                   published=Published(81.0, "Someone 2020"), target=80.0,
+                   quick={"epochs": 1}, quick_seeds=1),
         Experiment("D2", "GRU", _trial, {"epochs": 3}, impls=("geodl", "torch"), seeds=1,
                    target=0.95, target_relative=True),
     ))
@@ -43,8 +45,8 @@ def test_summary_targets_and_tables(fake, tmp_path):
     assert rows[1].target == ">= 0.95x peer" and rows[1].met is True  # 80 / 78
     md = markdown_table(rows)
     assert md.splitlines()[2] == (
-        "| D1 | CNN | test_acc (%) | 81.0 +- 1.4 | 79.0 +- 1.4 (torch) | 81 (Someone 2020) "
-        "| >= 80 | yes | 2 / 2 | 2.00 / 2.00 | 100 / 101 |")
+        "| D1 | CNN | test_acc (%) | 81.0 +- 1.4 | 79.0 +- 1.4 (torch) | - | 81 (Someone 2020) "
+        f"| >= 80 | yes | 2 / 2 | {torch.get_num_threads()} | 2.00 / 2.00 | 100 / 101 |")
     text = text_table(rows).splitlines()
     assert len(text) == 4 and set(text[1]) <= {"-", " "}
 
@@ -101,3 +103,51 @@ def test_atomic_write_leaves_old_file_on_error(tmp_path):
     with pytest.raises(OSError, match="disk full"):
         atomic_write(target, broken)
     assert target.read_text() == "old" and list(tmp_path.iterdir()) == [target]
+
+
+def _speed_trial(exp, impl, seed, config, root):
+    ms = {"geodl": 2.0, "torch": 1.0}[impl]
+    return Outcome({"ms": ms, "ms_min": ms / 2, "ms_max": ms * 3, "busy_cores": 1.2})
+
+
+def test_quick_rows_show_the_published_number_as_not_comparable(fake, tmp_path):
+    results = run_suite("fake", db=tmp_path / "r.db", out=tmp_path / "out", quick=True,
+                        progress=False)
+    (row, _) = summarize(results, "fake")
+    assert row.dataset == "D1 (quick)" and not row.comparable and row.met is None
+    assert row.published == "81 (Someone 2020); not comparable: shortened run"
+    text = results.report.read_text()
+    assert "CNN / D1 (quick): shortened: --quick: epochs 1 (recipe 3), 1 of 2 seeds" in text and "not comparable" in text
+
+
+def test_speed_rows_give_median_and_range_and_flag_a_busy_machine(monkeypatch, tmp_path):
+    suite = Suite("fakespeed", "a speed row", (
+        Experiment("D", "op", _speed_trial, impls=("geodl", "torch"), metric="ms", scale=1.0,
+                   unit="ms", higher_is_better=False, seeds=2, target=1.1,
+                   target_relative=True, note="fast path = native op"),))
+    monkeypatch.setitem(SUITES, "fakespeed", suite)
+    results = run_suite("fakespeed", db=tmp_path / "r.db", out=tmp_path / "out",
+                        progress=False)
+    (row,) = summarize(results, "fakespeed")
+    assert row.stats["geodl"][0] == 2.0 and row.spread["geodl"] == (1.0, 6.0)
+    line = markdown_table([row]).splitlines()[2]
+    assert "| 2.000 [1.000, 6.000] | 1.000 [0.500, 3.000] (torch) |" in line
+    assert "**NO** (machine busy: 1.2 other cores)" in line  # 2 / 1 > 1.1
+    assert "fast path = native op" in results.report.read_text()
+
+
+def test_bar_chart_draws_the_published_value_and_curves_name_the_seed(fake, tmp_path):
+    from geodl.bench.plots import plot_curves, plot_metrics
+
+    results = run_suite("fake", db=tmp_path / "r.db", out=None, progress=False)
+    rows = summarize(results, "fake")
+    fig = plot_metrics(rows)
+    labels = [t.get_text() for t in fig.axes[0].get_xticklabels()]
+    assert labels == ["geodl", "torch", "published"]
+    assert fig.axes[0].patches[-1].get_height() == 81.0
+    curves = plot_curves(rows)
+    legend = [t.get_text() for t in curves.axes[0].get_legend().get_texts()]
+    assert sorted(legend) == ["geodl, seed 0", "geodl, seed 1", "torch, seed 0",
+                              "torch, seed 1"]
+    ticks = curves.axes[0].xaxis.get_major_locator().tick_values(1, 3)
+    assert all(float(t).is_integer() for t in ticks)

@@ -1,6 +1,7 @@
 """run_suite end to end on a tiny suite: database rows, report, plots, failures, bad input."""
 
 import pytest
+import torch
 
 from geodl.bench.experiments import Outcome
 from geodl.bench.runner import run_suite
@@ -26,7 +27,11 @@ def test_tiny_suite_end_to_end(tiny, tmp_path, shared_data):
     accs = {(r["impl"], r["seed"]): r["metrics"]["test_acc"] for r in cora}
     assert accs[("geodl", 0)] == pytest.approx(accs[("pyg", 0)], abs=2e-3)
     speed = [r for r in rows if r["model"] == "GCNConv"]
-    assert all(r["metrics"]["max_abs_diff"] < 1e-4 for r in speed)
+    assert [r["impl"] for r in speed] == ["geodl", "pyg"]
+    assert speed[0]["metrics"]["max_abs_diff"] < 1e-4
+    assert all(r["metrics"]["ms_min"] <= r["metrics"]["ms"] <= r["metrics"]["ms_max"]
+               for r in speed)
+    assert {r["machine"]["torch_threads"] for r in rows} == {torch.get_num_threads()}
 
     report = (out / "tiny" / "report.md").read_text()
     assert results.report == out / "tiny" / "report.md"
@@ -74,6 +79,7 @@ def test_bad_input_fails_before_any_row(tiny, tmp_path):
         run_suite("tiny", seeds=0, db=db)
     with pytest.raises(ValueError, match="seeds=11: GIN/MUTAG is 10-fold.*--seeds 10"):
         run_suite("tiny", seeds=11, db=db)
-    with pytest.raises(FileNotFoundError, match=str(tmp_path / "empty" / "Cora")):
-        run_suite("tiny", db=db, data_root=tmp_path / "empty", progress=False)
+    with pytest.raises(FileNotFoundError, match=str(tmp_path / "empty" / "CiteSeer" / "raw")):
+        run_suite("planetoid", models=["GCN/CiteSeer"], db=db, data_root=tmp_path / "empty",
+                  progress=False, download=False)
     assert ResultStore(db).records() == []

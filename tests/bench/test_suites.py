@@ -6,7 +6,8 @@ import pytest
 
 from geodl.bench.suites import SUITES, Experiment, Suite, get_suite, register
 
-REQUIRED = ("quick", "planetoid", "tu", "moleculenet", "sbm", "speed")
+REQUIRED = ("quick", "planetoid", "tu", "moleculenet", "sbm", "speed", "fastpaths",
+            "data_layer", "vision", "sequence")
 
 
 def test_required_suites_are_registered():
@@ -14,7 +15,8 @@ def test_required_suites_are_registered():
     for suite in SUITES.values():
         assert suite.experiments and suite.description
         for e in suite.experiments:
-            assert e.impls[0] == "geodl" and len(e.impls) == 2
+            assert e.impls[0] == "geodl" and len(e.impls) in (2, 3)
+            assert e.impls[2:] in ((), ("generic",))  # the third side: geodl's generic path
             json.dumps(e.config)  # recorded in the database as JSON
             assert e.seeds >= 1 and e.seconds > 0
 
@@ -38,6 +40,8 @@ def test_quick_overrides_merge_fit_settings_and_scale_expected_time():
     quick = gat.quickened()
     assert quick.config["fit"] == {**gat.config["fit"], "epochs": 200, "patience": 50}
     assert quick.config["quick"] is True and "quick" not in gat.config
+    assert quick.shortened == "--quick: epochs 200 (recipe 1000), patience 50 (recipe 100), " \
+        "2 of 10 seeds" and not gat.shortened
     assert quick.seeds == 2 and quick.seconds == pytest.approx(gat.seconds * 200 / 1000)
     assert gat.expected_seconds() == gat.seconds * 2 * gat.seeds
 
