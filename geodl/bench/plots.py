@@ -13,7 +13,7 @@ __all__ = ["plot_metrics", "plot_curves", "PEER_NAMES"]
 PEER_NAMES = {"pyg": "PyG twin", "pyg_csr": "PyG twin (CSR)", "pyg_spmm": "PyG (normalised CSR)",
               "pyg_edges": "PyG (edge list)", "torch": "torch", "generic": "geodl generic",
               "naive": "naive forecast", "scipy": "scipy", "scipy_edges": "scipy (COO in)",
-              "networkx": "networkx"}
+              "networkx": "networkx", "scratch": "from scratch"}
 
 
 def _colors(impls: Sequence[str]) -> dict[str, str]:

@@ -24,7 +24,7 @@ from functools import partial
 from typing import Any
 
 from geodl.bench import experiments as ex
-from geodl.bench import fastpaths, gcn_speed, graph_ops, tensors
+from geodl.bench import fastpaths, gcn_speed, graph_ops, link, tensors, transformers
 
 __all__ = ["Experiment", "Published", "Suite", "SUITES", "register", "get_suite"]
 
@@ -424,6 +424,74 @@ register(Suite("data_layer", "geodl.graph's operators against PyG, scipy and net
           if edges <= 100_000 else ()),
         _graph_op("laplacian_pe", "pyg", edges, 2 * edges / 1e4, repeats=3),
     ))))
+
+
+def _raw_cora(root):
+    from geodl.datasets import load_planetoid
+
+    return load_planetoid("Cora", root=root)  # binary features, not row-normalised
+
+
+def _link(model, auc, seconds):
+    return Experiment("Cora, 85/5/10 edge split", model, link.link_prediction,
+                      {"hidden": 32, "latent": 16, "lr": 0.01, "epochs": 200,
+                       "negatives": "all", "clusters": 7},
+                      metric="test_auc", published=Published(auc, "Kipf & Welling 2016, "
+                                                                  "with features"),
+                      target=auc - 1.5, seeds=10, quick_seeds=1, seconds=seconds,
+                      quick={"fit": {}, "epochs": 100},
+                      load=_raw_cora,
+                      note="AP and k-means clustering of the embeddings (cluster_acc, nmi, "
+                      "ari) under other metrics; Pan et al. 2018 (ARGA) report clustering "
+                      "59.6 / 42.9 / 34.7 (GAE), 60.9 / 43.6 / 34.6 % (VGAE), trained on the "
+                      "whole graph")
+
+
+register(Suite("link", "GAE and VGAE link prediction on Cora (the paper's all-pair loss, 200 "
+               "epochs) next to PyG's GAE / VGAE, then k-means node clustering of the "
+               "embeddings", (
+    _link("GAE", 91.0, 90),
+    _link("VGAE", 91.4, 90),
+)))
+
+_TEXT = {"block_size": 64, "n_layer": 4, "n_head": 4, "n_embd": 128, "batch_size": 12,
+         "lr": 1e-3, "warmup": 100, "eval_batches": 50, "steps": 2000}
+_BERT = {"max_len": 128, "n_layer": 4, "n_head": 4, "n_embd": 64, "pretrain_len": 64,
+         "batch_size": 32, "lr": 1e-3, "ft_lr": 5e-4, "pretrain_steps": 2000,
+         "finetune_steps": 600}
+_VIT = {"patch_size": 4, "n_layer": 4, "n_head": 4, "n_embd": 64, "batch_size": 64,
+        "lr": 1e-3, "epochs": 3, "train_size": 60_000}
+
+
+def _text_data(root):
+    from geodl.datasets.text import load_sentiment, load_tinyshakespeare
+
+    return load_tinyshakespeare(root), load_sentiment(root)
+
+
+register(Suite("transformers", "a character GPT on tinyshakespeare next to nanoGPT written in "
+               "torch (same weights and batches), BERT pre-training then sentiment "
+               "fine-tuning next to the same classifier from scratch, and a ViT on "
+               "Fashion-MNIST next to a small CNN", (
+    Experiment("tinyshakespeare (char)", "GPT", transformers.gpt_shakespeare, _TEXT,
+               impls=("geodl", "torch"), metric="val_loss", scale=1.0, unit="",
+               higher_is_better=False, published=Published(1.88, "nanoGPT README, CPU "
+                                                                  "recipe, 2000 iters"),
+               seeds=1, quick_seeds=1, seconds=240, quick={"steps": 200, "eval_batches": 20},
+               load=lambda root: _text_data(root)[0],
+               note=SAME_KERNEL + " (SDPA); step_ms = median step time, max_abs_diff = "
+               "logits against the twin in float64 before training"),
+    Experiment("tinyshakespeare -> UCI sentiment", "BERT", transformers.bert_sentiment,
+               _BERT, impls=("geodl", "scratch"), seeds=1, quick_seeds=1, seconds=200,
+               quick={"pretrain_steps": 200, "finetune_steps": 100}, load=_text_data,
+               note="peer = the same classifier, same initial weights and fine-tuning "
+               "batches, without pre-training"),
+    Experiment("Fashion-MNIST", "ViT", transformers.vit_fashion, _VIT,
+               impls=("geodl", "torch"), published=Published(89.7, XIAO), seeds=1,
+               quick_seeds=1, seconds=400, quick={"epochs": 1, "train_size": 10_000},
+               load=tensors.load_images,
+               note="peer = a small CNN written in torch (a baseline, not a twin)"),
+)))
 
 
 def _fixed(exp: Experiment, target: bool = True, shortened: str = "") -> Experiment:

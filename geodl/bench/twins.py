@@ -11,12 +11,13 @@ from __future__ import annotations
 from typing import Literal
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from geodl.models.gnn import GAT, GCN, GIN, GNNConfig
 
 __all__ = ["PyGGCN", "PyGGIN", "PyGGAT", "build_gnn", "GNN_MODELS", "torch_cnn", "GRUClassifier",
-           "build_gru"]
+           "build_gru", "NanoGPT", "nanogpt_twin"]
 
 
 class PyGGCN(GCN):
@@ -175,3 +176,108 @@ def build_gru(impl: Literal["geodl", "torch", "generic"], seed: int,
     twin.gru.load_state_dict(ours.gru.rnn.state_dict())  # geodl's GRU keeps an nn.GRU's weights
     twin.linear.load_state_dict(ours.linear.state_dict())
     return twin
+
+
+# -- the torch twin of geodl's GPT: nanoGPT's model.py, written directly in torch ---------
+class CausalSelfAttention(nn.Module):
+    """nanoGPT's attention: one ``c_attn`` projection, SDPA with ``is_causal=True``."""
+
+    def __init__(self, c):
+        super().__init__()
+        self.c_attn = nn.Linear(c.n_embd, 3 * c.n_embd, bias=c.bias)
+        self.c_proj = nn.Linear(c.n_embd, c.n_embd, bias=c.bias)
+        self.resid_dropout = nn.Dropout(c.dropout)
+        self.n_head, self.n_embd, self.dropout = c.n_head, c.n_embd, c.dropout
+
+    def forward(self, x):
+        B, T, C = x.size()
+        q, k, v = self.c_attn(x).split(self.n_embd, dim=2)
+        q = q.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)  # (B, nh, T, hs)
+        k = k.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)  # (B, nh, T, hs)
+        v = v.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)  # (B, nh, T, hs)
+        y = F.scaled_dot_product_attention(q, k, v, dropout_p=self.dropout if self.training
+                                           else 0.0, is_causal=True)  # (B, nh, T, hs)
+        y = y.transpose(1, 2).contiguous().view(B, T, C)  # (B, T, C)
+        return self.resid_dropout(self.c_proj(y))
+
+
+class MLP(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.c_fc = nn.Linear(c.n_embd, 4 * c.n_embd, bias=c.bias)
+        self.gelu = nn.GELU()
+        self.c_proj = nn.Linear(4 * c.n_embd, c.n_embd, bias=c.bias)
+        self.dropout = nn.Dropout(c.dropout)
+
+    def forward(self, x):
+        return self.dropout(self.c_proj(self.gelu(self.c_fc(x))))
+
+
+class Block(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.ln_1 = nn.LayerNorm(c.n_embd, bias=c.bias)
+        self.attn = CausalSelfAttention(c)
+        self.ln_2 = nn.LayerNorm(c.n_embd, bias=c.bias)
+        self.mlp = MLP(c)
+
+    def forward(self, x):
+        x = x + self.attn(self.ln_1(x))
+        return x + self.mlp(self.ln_2(x))
+
+
+class NanoGPT(nn.Module):
+    """nanoGPT's ``GPT`` (pre-norm blocks, GELU MLP, tied embedding) for a
+    :class:`geodl.models.transformer.GPTConfig`; :func:`nanogpt_twin` loads geodl's weights.
+
+    Shapes:
+        idx ``(B, T)`` -> logits ``(B, T, vocab_size)``
+    """
+
+    def __init__(self, c):
+        super().__init__()
+        self.config = c
+        self.transformer = nn.ModuleDict(dict(
+            wte=nn.Embedding(c.vocab_size, c.n_embd),
+            wpe=nn.Embedding(c.block_size, c.n_embd),
+            drop=nn.Dropout(c.dropout),
+            h=nn.ModuleList([Block(c) for _ in range(c.n_layer)]),
+            ln_f=nn.LayerNorm(c.n_embd, bias=c.bias),
+        ))
+        self.lm_head = nn.Linear(c.n_embd, c.vocab_size, bias=False)
+        self.transformer.wte.weight = self.lm_head.weight  # weight tying
+
+    def forward(self, idx):
+        b, t = idx.size()
+        pos = torch.arange(0, t, dtype=torch.long, device=idx.device)
+        x = self.transformer.drop(self.transformer.wte(idx) + self.transformer.wpe(pos))
+        for block in self.transformer.h:
+            x = block(x)
+        return self.lm_head(self.transformer.ln_f(x))  # (B, T, V)
+
+
+def nanogpt_state_dict(model) -> dict[str, torch.Tensor]:
+    """geodl GPT weights under nanoGPT's parameter names."""
+    sd = model.state_dict()
+    out = {"transformer.wte.weight": sd["wte.weight"], "transformer.wpe.weight": sd["wpe.weight"],
+           "lm_head.weight": sd["wte.weight"]}
+    names = {"norm1": "ln_1", "self_attn.in_proj_weight": "attn.c_attn.weight",
+             "self_attn.in_proj_bias": "attn.c_attn.bias",
+             "self_attn.out_proj": "attn.c_proj", "norm2": "ln_2", "linear1": "mlp.c_fc",
+             "linear2": "mlp.c_proj"}
+    for key, value in sd.items():
+        if key.startswith("encoder.layers."):
+            _, _, i, rest = key.split(".", 3)
+            for ours, theirs in names.items():
+                if rest.startswith(ours):
+                    out[f"transformer.h.{i}.{theirs}{rest[len(ours):]}"] = value
+        elif key.startswith("encoder.norm."):
+            out["transformer.ln_f." + key.rsplit(".", 1)[1]] = value
+    return out
+
+
+def nanogpt_twin(model) -> NanoGPT:
+    """The torch model with ``model``'s weights (every parameter copied: strict load)."""
+    ref = NanoGPT(model.config).to(next(model.parameters()).dtype)
+    ref.load_state_dict(nanogpt_state_dict(model), strict=True)
+    return ref

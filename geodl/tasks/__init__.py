@@ -6,7 +6,8 @@
 - :class:`NodeClassification` (one graph, masks) and :class:`GraphPrediction` (lists of graphs,
   batched) are the transductive and inductive tasks; :class:`InductiveNodeClassification`
   labels the nodes of many graphs, :class:`TensorClassification` classifies plain tensors;
-  :class:`LinkPrediction` trains a graph auto-encoder (GAE, or VGAE with its KL term) on an :func:`edge_split`.
+  :class:`LinkPrediction` trains a graph auto-encoder (GAE, or VGAE with its KL term) on an
+  :func:`edge_split`.
 - :func:`cross_validate`: stratified k-fold with an inner validation fold, around :func:`fit`.
 - :func:`node_clustering`: k-means on node embeddings, scored by accuracy (best matching), NMI
   and ARI.
