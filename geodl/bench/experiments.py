@@ -130,7 +130,8 @@ def tu_cv(exp, impl: str, seed: int, config: dict, root=None) -> Outcome:
 
 
 def moleculenet(exp, impl: str, seed: int, config: dict, root=None) -> Outcome:
-    """Graph regression with edge features (GINE), ``config["split"]``: ``"random"``
+    """Graph regression with edge features (GINE, or ``exp.model == "MPNN"``: the
+    graph-network MPNN and its ``MetaLayer`` twin), ``config["split"]``: ``"random"``
     (80/10/10, seeded) or ``"scaffold"`` (deterministic; the seed changes the weights only).
     Targets are standardised on the training set; metrics are in the original units."""
     from geodl.tasks import GraphPrediction, random_split, scaffold_split
@@ -148,9 +149,19 @@ def moleculenet(exp, impl: str, seed: int, config: dict, root=None) -> Outcome:
         for m in sets[-1]:
             m.y = (m.y - mean) / std
     task = GraphPrediction(*sets, batch_size=config["batch_size"], kind="regression")
-    cfg = _gnn_config(config, in_channels=mols[0].num_features, out_channels=1,
-                      edge_dim=mols[0].edge_attr.size(1))
-    model = build_gnn(exp.model, impl, cfg, seed)
+    if exp.model == "MPNN":  # Gilmer et al. 2017; the PyG twin is built from MetaLayer
+        from geodl.bench.twins import build_mpnn
+
+        model = build_mpnn(impl, seed, mols[0].num_features, mols[0].edge_attr.size(1),
+                           config["hidden_channels"], config["num_layers"])
+        if impl == "pyg":
+            task = GraphPrediction(*sets, batch_size=config["batch_size"], kind="regression",
+                                   forward=lambda m, d: m(d.x, d.edge_index, d.edge_attr,
+                                                          d.batch))
+    else:
+        cfg = _gnn_config(config, in_channels=mols[0].num_features, out_channels=1,
+                          edge_dim=mols[0].edge_attr.size(1))
+        model = build_gnn(exp.model, impl, cfg, seed)
     hist = train_model(model, task, seed, config["fit"])
     scores = task.evaluate(model, "test")
     return outcome(model, task, hist, {"rmse": scores["rmse"] * float(std),

@@ -17,7 +17,7 @@ from torch import Tensor, nn
 from geodl.models.gnn import GAT, GCN, GIN, GNNConfig
 
 __all__ = ["PyGGCN", "PyGGIN", "PyGGAT", "build_gnn", "GNN_MODELS", "torch_cnn", "GRUClassifier",
-           "build_gru", "NanoGPT", "nanogpt_twin"]
+           "build_gru", "NanoGPT", "nanogpt_twin", "PyGMPNN", "build_mpnn"]
 
 
 class PyGGCN(GCN):
@@ -281,3 +281,91 @@ def nanogpt_twin(model) -> NanoGPT:
     ref = NanoGPT(model.config).to(next(model.parameters()).dtype)
     ref.load_state_dict(nanogpt_state_dict(model), strict=True)
     return ref
+
+
+# -- the PyG twin of geodl's MPNN: MetaLayer blocks ------------------------------------------
+class PyGMPNN(nn.Module):
+    """geodl's MPNN written around ``torch_geometric.nn.MetaLayer`` (parameter names mapped
+    by :func:`mpnn_twin_state`); the same initial weights as the geodl model give the same
+    function."""
+
+    def __init__(self, in_channels: int, edge_dim: int, hidden: int, num_layers: int):
+        super().__init__()
+        from torch_geometric.nn import MetaLayer, global_add_pool, global_mean_pool
+        from torch_geometric.utils import scatter
+
+        def mlp(i, o):
+            return nn.Sequential(nn.Linear(i, hidden), nn.ReLU(), nn.Linear(hidden, o))
+
+        class Edge(nn.Module):
+            def __init__(self, i):
+                super().__init__()
+                self.mlp = mlp(i, hidden)
+
+            def forward(self, src, dst, e, u, batch):
+                return self.mlp(torch.cat([src, dst, e] + ([] if u is None else [u[batch]]), -1))
+
+        class Node(nn.Module):
+            def __init__(self, i):
+                super().__init__()
+                self.mlp = mlp(i, hidden)
+
+            def forward(self, x, edge_index, e, u, batch):
+                a = scatter(e, edge_index[1], 0, dim_size=x.size(0), reduce="sum")
+                return self.mlp(torch.cat([x, a] + ([] if u is None else [u[batch]]), -1))
+
+        class Global(nn.Module):
+            def __init__(self, i):
+                super().__init__()
+                self.mlp = mlp(i, hidden)
+
+            def forward(self, x, edge_index, e, u, batch):
+                size = int(batch.max()) + 1
+                pooled = [global_mean_pool(x, batch, size),
+                          scatter(e, batch[edge_index[1]], 0, dim_size=size, reduce="mean")]
+                return self.mlp(torch.cat(pooled + ([] if u is None else [u]), -1))
+
+        self.pool = global_add_pool
+        self.node_encoder = nn.Linear(in_channels, hidden)
+        self.edge_encoder = nn.Linear(edge_dim, hidden)
+        self.layers = nn.ModuleList(
+            MetaLayer(Edge(4 * hidden if i else 3 * hidden), Node(3 * hidden if i else 2 * hidden),
+                      Global(3 * hidden if i else 2 * hidden)) for i in range(num_layers))
+        self.head = mlp(2 * hidden, 1)
+
+    def forward(self, x, edge_index, edge_attr, batch):
+        h, e, u = self.node_encoder(x), self.edge_encoder(edge_attr), None
+        for meta in self.layers:
+            h2, e2, u2 = meta(h, edge_index, e, u, batch)
+            h, e = F.relu(h2) + h, F.relu(e2) + e
+            u = F.relu(u2) + (0 if u is None else u)
+        return self.head(torch.cat([self.pool(h, batch, u.size(0)), u], -1))
+
+
+def mpnn_twin_state(state: dict) -> dict:
+    """geodl MPNN parameter names -> :class:`PyGMPNN`'s."""
+    out = {}
+    for key, value in state.items():
+        for ours, theirs in (("edge_mlp", "edge_model.mlp"), ("node_mlp", "node_model.mlp"),
+                             ("global_mlp", "global_model.mlp")):
+            key = key.replace(f".{ours}.", f".{theirs}.")
+        out[key.replace("convs.", "layers.")] = value
+    return out
+
+
+def build_mpnn(impl: Literal["geodl", "pyg"], seed: int, in_channels: int, edge_dim: int,
+               hidden: int, num_layers: int) -> nn.Module:
+    """geodl's :class:`~geodl.models.mpnn.MPNN` (one output) initialised from ``seed``, or
+    its :class:`PyGMPNN` twin with the same initial weights."""
+    from geodl.models.mpnn import MPNN
+
+    torch.manual_seed(seed)
+    ours = MPNN(in_channels=in_channels, edge_dim=edge_dim, hidden_channels=hidden,
+                out_channels=1, num_layers=num_layers)
+    if impl == "geodl":
+        return ours
+    if impl != "pyg":
+        raise ValueError(f"impl={impl!r}; choose 'geodl' or 'pyg'.")
+    twin = PyGMPNN(in_channels, edge_dim, hidden, num_layers)
+    twin.load_state_dict(mpnn_twin_state(ours.state_dict()))
+    return twin

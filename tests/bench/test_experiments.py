@@ -39,6 +39,15 @@ def test_moleculenet_trial_scaffold(shared_data):
     assert out.params > 0 and len(out.history["train_loss"]) == 1
 
 
+def test_moleculenet_mpnn_matches_its_metalayer_twin(shared_data):
+    exp = SUITES["moleculenet"].experiments[2]  # MPNN, FreeSolv, random split
+    assert exp.model == "MPNN"
+    config = _config("moleculenet", 2, fit={"epochs": 1, "lr": 1e-3}, hidden_channels=8)
+    ours, twin = (ex.moleculenet(exp, impl, 0, config, shared_data) for impl in ("geodl", "pyg"))
+    assert ours.params == twin.params
+    assert ours.metrics["test_rmse"] == pytest.approx(twin.metrics["test_rmse"], rel=1e-3)
+
+
 def test_tu_trial_rejects_missing_folds(shared_data):
     exp = SUITES["tu"].experiments[0]
     with pytest.raises(ValueError, match="fold 10 does not exist in 10-fold"):

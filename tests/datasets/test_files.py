@@ -48,12 +48,14 @@ def test_failed_download_leaves_nothing(tmp_path):
 
 
 def test_planetoid_download(shared_data, tmp_path, monkeypatch):
+    monkeypatch.setattr(_files, "PACKAGED", tmp_path / "no-packaged-data")
     monkeypatch.setattr(planetoid_mod, "URL", (shared_data("Cora") / "Cora").as_uri())
     g = load_planetoid("Cora", root=tmp_path, download=True)
     assert g.num_nodes == 2708 and (tmp_path / "Cora" / "raw" / "ind.cora.graph").is_file()
 
 
 def test_tu_download(shared_data, tmp_path, monkeypatch):
+    monkeypatch.setattr(_files, "PACKAGED", tmp_path / "no-packaged-data")
     src = tmp_path / "server"
     src.mkdir()
     with zipfile.ZipFile(src / "MUTAG.zip", "w") as zf:  # the TU zips hold a MUTAG/ folder

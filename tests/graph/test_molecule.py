@@ -1,7 +1,6 @@
 """Tests of geodl.graph.molecule: SMILES/RDKit <-> Graph with OGB features, and back."""
 
 import csv
-from pathlib import Path
 
 import pytest
 import torch
@@ -20,7 +19,6 @@ from geodl.graph.molecule import (
 
 Chem = pytest.importorskip("rdkit.Chem")
 
-DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
 
 # E/Z double bonds (acyclic, ring, conjugated, C=N, N=N), tetrahedral centres (with implicit H,
 # ring cis/trans, S and N+ centres), charged atoms, radicals, aromatic heterocycles.
@@ -149,11 +147,11 @@ def test_misc_buckets():
 
 
 # -- round trips ---------------------------------------------------------------------------------
-def test_esol_round_trip():
-    folder = DATA / "esol"
+def test_esol_round_trip(shared_data):
+    folder = shared_data / "esol"
     if not folder.is_dir():
-        pytest.skip(f"ESOL data not found at {folder.resolve()} (expected ../shared/data/esol "
-                    "next to the repository, see its SOURCE.md)")
+        pytest.skip(f"ESOL data not found at {folder.resolve()} (expected <shared data>/esol, "
+                    "see its SOURCE.md; GEODL_SHARED_DATA names the folder)")
     with open(folder / "delaney-processed.csv", newline="") as f:
         smiles = [row["smiles"].strip() for row in csv.DictReader(f)]
     parsed, failures = 0, []

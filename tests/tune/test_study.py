@@ -94,10 +94,23 @@ def test_the_fit_callback_reports_the_best_so_far_and_prunes():
     assert trial.reports == [(0, 0.5), (1, 0.7), (2, 0.7), (3, 0.8)]
 
 
-@pytest.mark.parametrize("pruner", ["median", "hyperband"])
-def test_pruners_run(karate, tmp_path, pruner):
-    study = run_study(karate, "gcn", 6, out_dir=tmp_path, pruner=pruner)
+def test_median_pruner_runs(karate, tmp_path):
+    study = run_study(karate, "gcn", 6, out_dir=tmp_path, pruner="median")
     assert len(study.get_trials(states=FINISHED)) == 6
+
+
+def test_hyperband_prunes_poor_trials_at_its_first_rung(karate, tmp_path):
+    study = run_study(karate, "gcn", 8, out_dir=tmp_path, pruner="hyperband")
+    assert len(study.get_trials(states=FINISHED)) == 8
+    pruned = study.get_trials(states=(TrialState.PRUNED,))
+    assert pruned, "Hyperband pruned no trial of 8"
+    rung = max(10, karate.epochs // 5)  # make_pruner's minimum resource
+    for trial in pruned:  # stopped at the first rung, long before the last epoch
+        assert rung <= len(trial.intermediate_values) < karate.epochs
+        completed = [t.value for t in study.get_trials(states=(TrialState.COMPLETE,))
+                     if len(t.intermediate_values) >= len(trial.intermediate_values)]
+        # a pruned trial was behind the trials that reached the same epoch
+        assert trial.intermediate_values[max(trial.intermediate_values)] <= max(completed)
 
 
 def test_two_journal_workers_total_n_trials(karate, tmp_path):
