@@ -141,5 +141,5 @@ print("stride-2 conv:", tuple(out.shape), "on a", g_out.structure.height, "x",
 # %% [markdown]
 # The same `GridConv` on a general graph whose edges carry a relation type (a bond type in a
 # molecule, say) is a relational GCN (Schlichtkrull et al. 2018): the offset was only ever an edge
-# type. `benchmarks/vision.py` trains a CNN built from these layers on Fashion-MNIST next to the
+# type. `geodl bench run vision` trains a CNN built from these layers on Fashion-MNIST next to the
 # same network written with `nn.Conv2d`.

@@ -82,7 +82,7 @@ with torch.no_grad():
 # %% [markdown]
 # ## Sequence -> vector: a GRU classifier on MNIST-1D
 # MNIST-1D (Greydanus & Kobak 2020) is a small, hard 1-D benchmark: 4000 training signals of
-# length 40, ten classes. A short training budget here; `benchmarks/sequence.py` runs the
+# length 40, ten classes. A short training budget here; `geodl bench run sequence` runs the
 # paper's GRU to ~88-90%.
 
 # %%

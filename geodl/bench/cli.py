@@ -29,8 +29,9 @@ def _list(args: argparse.Namespace) -> int:
     from geodl.bench.suites import SUITES
 
     for suite in SUITES.values():
+        quick = sum(e.quickened().expected_seconds() for e in suite.experiments if e.quick_seeds)
         print(f"{suite.name}  (~{_minutes(suite.expected_seconds())} on 2 cores; --quick "
-              f"~{_minutes(sum(e.quickened().expected_seconds() for e in suite.experiments))})")
+              f"~{_minutes(quick)})")
         print(f"    {suite.description}")
         for e in suite.experiments:
             published = f"; published {e.published.value:g} ({e.published.source})" \

@@ -54,7 +54,9 @@ class Experiment:
             ratio geodl / peer instead (speed rows: ``<= 0.3`` x PyG).
         seeds: seeds (or folds) run by default.
         seconds: expected seconds of one trial (one seed, one impl) on 2 cores.
-        quick: config overrides applied by ``--quick`` (with ``quick_seeds`` seeds).
+        quick: config overrides applied by ``--quick`` (with ``quick_seeds`` seeds; a trial
+            then takes ``quick_seconds``, default ``seconds`` scaled by the epochs);
+            ``quick_seeds=0``: ``--quick`` leaves the row out (e.g. the largest sizes).
         load: ``load(root)`` reads the dataset; the runner calls it before any training, so
             a missing file fails fast (``None``: nothing to read, e.g. generated data).
         note: a caveat the report prints under the table, e.g. ``"fast path = native op"``
@@ -83,6 +85,7 @@ class Experiment:
     load: Callable[[str | None], Any] | None = None
     note: str = ""
     shortened: str = ""
+    quick_seconds: float | None = None
 
     @property
     def key(self) -> str:
@@ -113,7 +116,10 @@ class Experiment:
             changes.append(f"{seeds} of {self.seeds} seeds")
         shortened = "; ".join(filter(None, [self.shortened, "--quick: " + ", ".join(changes)
                                             if changes else ""]))
-        return replace(self.configured(seeds, **self.quick, quick=True), shortened=shortened)
+        quick = replace(self.configured(seeds, **self.quick, quick=True), shortened=shortened)
+        if self.quick_seconds is not None:
+            quick = replace(quick, seconds=self.quick_seconds)
+        return quick
 
     def expected_seconds(self, seeds: int | None = None) -> float:
         return self.seconds * len(self.impls) * (self.seeds if seeds is None else seeds)
@@ -280,8 +286,8 @@ def _graph_op(op, peer, edges, seconds, repeats=5):
     return Experiment(f"{edges:,} edges, vs {peer}", op, graph_ops.graph_op,
                       {"op": op, "edges": edges, "repeats": repeats, "k": 16},
                       impls=("geodl", peer), metric="ms", scale=1.0, unit="ms",
-                      higher_is_better=False, seeds=1, quick_seeds=1, seconds=seconds,
-                      quick={"edges": min(edges, 10_000), "repeats": 3},
+                      higher_is_better=False, seeds=1, quick_seeds=int(edges <= 10_000),
+                      seconds=seconds, quick={"repeats": 3},
                       note="peer builds no matrix (an edge list only): a lower bound"
                       if peer == "pyg_edges" else "")
 
@@ -303,7 +309,7 @@ def _sbm(name, size, graphs, published, seconds):
 
 
 register(Suite("planetoid", "GCN and GAT on Cora and CiteSeer (standard split) next to their "
-               "PyG twins; the recipe of benchmarks/planetoid.py", (
+               "PyG twins, 10 seeds", (
     _planetoid("Cora", "GCN", GCN_CORA, Published(81.5, KIPF), 81.0, 25),
     _planetoid("CiteSeer", "GCN", GCN_CORA, Published(70.3, KIPF), 70.0, 40),
     _planetoid("Cora", "GAT", GAT_CORA, Published(83.0, "Velickovic et al. 2018"), 82.0, 120,
@@ -450,7 +456,7 @@ def _link(model, auc, seconds):
                       metric="test_auc", published=Published(auc, "Kipf & Welling 2016, "
                                                                   "with features"),
                       target=auc - 1.5, seeds=10, quick_seeds=1, seconds=seconds,
-                      quick={"fit": {}, "epochs": 100},
+                      quick={"epochs": 100}, quick_seconds=seconds / 2,
                       load=_raw_cora,
                       note="AP and k-means clustering of the embeddings (cluster_acc, nmi, "
                       "ari) under other metrics; Pan et al. 2018 (ARGA) report clustering "
@@ -489,17 +495,20 @@ register(Suite("transformers", "a character GPT on tinyshakespeare next to nanoG
                higher_is_better=False, published=Published(1.88, "nanoGPT README, CPU "
                                                                   "recipe, 2000 iters"),
                seeds=1, quick_seeds=1, seconds=240, quick={"steps": 200, "eval_batches": 20},
+               quick_seconds=25,
                load=lambda root: _text_data(root)[0],
                note=SAME_KERNEL + " (SDPA); step_ms = median step time, max_abs_diff = "
                "logits against the twin in float64 before training"),
     Experiment("tinyshakespeare -> UCI sentiment", "BERT", transformers.bert_sentiment,
                _BERT, impls=("geodl", "scratch"), seeds=1, quick_seeds=1, seconds=200,
                quick={"pretrain_steps": 200, "finetune_steps": 100}, load=_text_data,
+               quick_seconds=25,
                note="peer = the same classifier, same initial weights and fine-tuning "
                "batches, without pre-training"),
     Experiment("Fashion-MNIST", "ViT", transformers.vit_fashion, _VIT,
                impls=("geodl", "torch"), published=Published(89.7, XIAO), seeds=1,
                quick_seeds=1, seconds=400, quick={"epochs": 1, "train_size": 10_000},
+               quick_seconds=45,
                load=tensors.load_images,
                note="peer = a small CNN written in torch (a baseline, not a twin)"),
 )))
@@ -511,11 +520,6 @@ def _fixed(exp: Experiment, target: bool = True, shortened: str = "") -> Experim
     the published recipe."""
     return replace(exp, quick={}, quick_seeds=exp.seeds, target=exp.target if target else None,
                    shortened=shortened or exp.shortened)
-
-
-def _quick(exp: Experiment, seeds: int) -> Experiment:
-    """A quick-suite speed row: the experiment's ``--quick`` sizes, ``seeds`` seeds."""
-    return _fixed(exp.quickened().configured(seeds=seeds))
 
 
 register(Suite("quick", "the main job, a few minutes on 2 cores: GCN on Cora (the paper's "
@@ -530,5 +534,6 @@ register(Suite("quick", "the main job, a few minutes on 2 cores: GCN on Cora (th
     _fixed(_gru(1, 10, 12), target=False, shortened="10 of 75 epochs, 1 seed"),
     _fixed(_gcn_layer(10_000, 110_000, "pyg", None, 1).configured(seeds=3, repeats=5)),
     _fixed(_gcn_layer(10_000, 110_000, "pyg_csr", None, 1).configured(seeds=3, repeats=5)),
-    _quick(SUITES["fastpaths"].experiments[0], seeds=3),
+    _fixed(_grid("conv3x3", "GridConv 3x3", 4, 32, 1,
+                 note=SAME_KERNEL + " (F.conv2d); " + NCHW_NOTE).configured(seeds=3, repeats=7)),
 )))

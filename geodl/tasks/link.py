@@ -148,7 +148,7 @@ class LinkPrediction:
             and ``logstd`` of the forward pass just made), to the training loss; ``None``
             (default): when the model has a ``kl_loss`` method, as
             :class:`~geodl.models.VGAE` does (PyG's ``VGAE.kl_loss()`` has one too, but
-            without the paper's ``1 / N``: divide it, as ``benchmarks/link.py`` does).
+            without the paper's ``1 / N``: divide it, as the ``link`` suite's PyG twin does).
         negatives: ``"sampled"`` (default): each training step samples fresh non-edges of the
             training graph, as many as the training edges (:func:`fit` seeds the RNGs per
             epoch), and minimises :func:`gae_loss`, an estimate of the paper's loss;

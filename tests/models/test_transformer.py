@@ -1,5 +1,3 @@
-import importlib
-from pathlib import Path
 
 import pytest
 import torch
@@ -18,7 +16,6 @@ from geodl.models.transformer import (
     ViTConfig,
 )
 
-BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
 TOL64 = dict(atol=1e-10, rtol=0)
 
 
@@ -52,11 +49,11 @@ def test_gpt_equals_torch_encoder_with_causal_mask(batch, length, heads):
         torch.testing.assert_close(model(idx), expected, **TOL64)
 
 
-def test_gpt_equals_nanogpt_twin_of_the_benchmark(monkeypatch):
-    monkeypatch.syspath_prepend(str(BENCHMARKS))
-    bench = importlib.import_module("gpt_shakespeare")
+def test_gpt_equals_nanogpt_twin_of_the_benchmark():
+    from geodl.bench.twins import nanogpt_twin
+
     model = tiny_gpt()
-    ref = bench.twin(model).eval()
+    ref = nanogpt_twin(model).eval()
     idx = torch.randint(17, (3, 12))
     with torch.no_grad():
         torch.testing.assert_close(model(idx), ref(idx), **TOL64)
