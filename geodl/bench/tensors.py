@@ -84,16 +84,24 @@ def fashion_cnn(exp, impl: str, seed: int, config: dict, root=None) -> Outcome:
     ``"digits"``); ``impl="torch"``: the same network from ``nn.Conv2d`` layers
     (:func:`~geodl.bench.twins.torch_cnn`); ``impl="generic"``: geodl's CNN with every layer on
     its generic message-passing path (``fast=False``), same weights."""
-    from geodl.bench.twins import torch_cnn
-    from geodl.models.cnn import CNN, CNNConfig
 
     x, y, xt, yt = IMAGE_SETS[config.get("dataset", "fashion-mnist")](root)
     x, y = x[:config["train_size"]], y[:config["train_size"]]
     xt, yt = xt[:config["test_size"]], yt[:config["test_size"]]
+    return _train_cnn(impl, seed, config, (x, y, xt, yt), image_size=tuple(x.shape[-2:]))
+
+
+def _train_cnn(impl: str, seed: int, config: dict, data, **layout) -> Outcome:
+    """geodl's CNN (``config`` channels, hidden, dropout; ``layout``: image size, kernel and
+    pool sizes) from ``seed``, as ``impl``: ``"geodl"``, ``"torch"`` (the ``nn.Conv2d`` twin)
+    or ``"generic"`` (``fast=False``), trained on ``data = (x, y, x_test, y_test)``."""
+    from geodl.bench.twins import torch_cnn
+    from geodl.models.cnn import CNN, CNNConfig
+
+    x, y, xt, yt = data
     torch.manual_seed(seed)
     model = CNN(CNNConfig(in_channels=1, num_classes=10, channels=tuple(config["channels"]),
-                          dropout=config["dropout"], hidden=config["hidden"],
-                          image_size=tuple(x.shape[-2:])))
+                          dropout=config["dropout"], hidden=config["hidden"], **layout))
     if impl == "torch":
         model = torch_cnn(model)
     elif impl == "generic":
@@ -126,24 +134,13 @@ def mnist1d_gru(exp, impl: str, seed: int, config: dict, root=None) -> Outcome:
 def mnist1d_cnn(exp, impl: str, seed: int, config: dict, root=None) -> Outcome:
     """geodl's CNN on MNIST-1D read as a ``1 x 40`` grid graph (kernels ``1 x 5``, pooling
     ``1 x 2``), or the same network from ``nn.Conv2d`` (``impl="torch"``), same weights and
-    batches."""
-    from geodl.bench.twins import torch_cnn
+    batches; ``impl="generic"``: its message-passing path."""
     from geodl.datasets.sequences import load_mnist1d
-    from geodl.models.cnn import CNN, CNNConfig
 
     x, y, xt, yt = load_mnist1d()
     x, xt = x.view(-1, 1, 1, 40), xt.view(-1, 1, 1, 40)  # (N, C=1, H=1, W=40)
-    torch.manual_seed(seed)
-    model = CNN(CNNConfig(in_channels=1, num_classes=10, channels=tuple(config["channels"]),
-                          kernel_size=(1, 5), pool_size=(1, 2), hidden=config["hidden"],
-                          dropout=config["dropout"], image_size=(1, 40)))
-    if impl == "torch":
-        model = torch_cnn(model)
-    elif impl != "geodl":
-        raise ValueError(f"impl={impl!r}; choose 'geodl' or 'torch'.")
-    task = TensorClassification(*_holdout(x, y), (xt, yt), batch_size=config["batch_size"])
-    hist = train_model(model, task, seed, config["fit"])
-    return outcome(model, task, hist, task.evaluate(model, "test"))
+    return _train_cnn(impl, seed, config, (x, y, xt, yt), image_size=(1, 40),
+                      kernel_size=(1, 5), pool_size=(1, 2))
 
 
 def forecast(exp, impl: str, seed: int, config: dict, root=None) -> Outcome:
