@@ -129,23 +129,6 @@ def _scheduler(name: str | None, optimizer, epochs: int, mode: str, options: dic
     raise ValueError(f"lr_schedule={name!r}; choose None, 'plateau' or 'cosine'.")
 
 
-def _check_path_writable(path: str | os.PathLike, name: str) -> None:
-    """``path`` must be a file (or not exist yet) in a folder this process can write to."""
-    p = Path(path)
-    if p.is_dir():
-        raise IsADirectoryError(f"{name}={str(path)!r} is a directory; pass a file path "
-                                f"inside it, e.g. {name}={str(p / 'checkpoint.pt')!r}.")
-    parent = p.parent
-    while not parent.exists() and parent != parent.parent:
-        parent = parent.parent
-    if not parent.is_dir():
-        raise NotADirectoryError(f"{name}={str(path)!r}: {parent} is a file, not a folder; "
-                                 f"pass another path.")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise PermissionError(f"{name}={str(path)!r}: the folder {parent} is not writable; "
-                              f"pass a path in a folder you can write to.")
-
-
 def _check_number(value: Any, name: str, *, positive: bool) -> None:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise TypeError(f"{name} must be a number, got {type(value).__name__} {value!r}.")
@@ -160,6 +143,7 @@ def _check_fit_arguments(model: Any, task: Any, *, epochs: Any, optimizer: Any, 
                          checkpoint_every: Any) -> None:
     """Refuse bad :func:`fit` arguments before any training (each error names the argument,
     the value and the fix); the per-epoch loop then never fails on them."""
+    from geodl._paths import check_file_path
     from geodl.graph.validation import check_positive_int
 
     if not isinstance(model, nn.Module):
@@ -182,7 +166,7 @@ def _check_fit_arguments(model: Any, task: Any, *, epochs: Any, optimizer: Any, 
         _check_number(lr, "lr", positive=True)
         _check_number(weight_decay, "weight_decay", positive=False)
     if checkpoint is not None:
-        _check_path_writable(checkpoint, "checkpoint")
+        check_file_path(checkpoint, "checkpoint", example="checkpoint.pt")
 
 
 def fit(model: nn.Module, task: Task, *, epochs: int = 100,
