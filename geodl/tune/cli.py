@@ -237,7 +237,8 @@ def _tune(args: argparse.Namespace) -> int:
             from geodl.bench.store import ResultStore
 
             store = ResultStore(args.db)
-            store.schema_version  # noqa: B018 - opens (creates) and checks the file
+            if Path(args.db).exists():  # created only when the first re-trained run is in
+                store.schema_version  # noqa: B018 - opens and checks the file
         study = run_study(spec, args.model, args.trials, storage=args.storage,
                           study_name=args.study_name, jobs=args.jobs, timeout=args.timeout,
                           seed=args.seed, pruner=args.pruner, param_budget=args.param_budget,
