@@ -43,11 +43,12 @@ def _list(args: argparse.Namespace) -> int:
 
 def _check_paths(args: argparse.Namespace) -> None:
     """``--db`` a writable file and ``--out`` a writable folder, checked before any work."""
-    from geodl._paths import check_file_path, check_folder_path
+    from geodl._paths import check_distinct, check_file_path, check_folder_path
 
     check_file_path(args.db, "--db")
     if args.out is not None:
         check_folder_path(args.out, "--out")
+        check_distinct(**{"--db": args.db, "--out": args.out})
 
 
 def _notes(results, args: argparse.Namespace) -> None:

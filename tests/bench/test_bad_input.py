@@ -36,6 +36,8 @@ CASES = [  # (id, argv from tmp_path, words on stderr)
      ["--out=", "is a file, not a folder"]),
     ("out below a file", lambda t: _run(t, "--db", str(t / "r.db"), "--out", _file(t) + "/o"),
      ["--out=", "is a file"]),
+    ("db is the out folder", lambda t: _run(t, "--db", str(t / "x"), "--out", str(t / "x")),
+     ["--db and --out name the same file"]),
     ("unknown suite", lambda t: ["bench", "run", "nope", "--db", str(t / "r.db"), "--out",
                                  str(t / "o")], ["unknown suite 'nope'"]),
     ("report: db is a directory", lambda t: ["bench", "report", "--db", _dir(t), "--out",
