@@ -28,6 +28,21 @@ def _writable_ancestor(path: Path, name: str, shown: str) -> None:
                               f"path in a folder you can write to.")
 
 
+def _check(path: str | os.PathLike, name: str, *, folder: bool, example: str) -> Path:
+    p, shown = Path(path), os.fspath(path)
+    if folder and p.exists() and not p.is_dir():
+        raise NotADirectoryError(f"{name}={shown!r} is a file, not a folder; pass a folder "
+                                 f"path (it is created if missing).")
+    if not folder and p.is_dir():
+        raise IsADirectoryError(f"{name}={shown!r} is a directory; pass a file path inside it, "
+                                f"e.g. {p / example}.")
+    if p.exists() and not os.access(p, os.W_OK | (os.X_OK if folder else os.R_OK)):
+        raise PermissionError(f"{name}={shown!r} is not writable by this process; fix its "
+                              f"permissions or pass another path.")
+    _writable_ancestor(p, name, shown)
+    return p
+
+
 def check_file_path(path: str | os.PathLike, name: str, example: str = "results.db") -> Path:
     """``path`` is a file to create or update: not a directory, in a writable folder.
 
@@ -37,28 +52,12 @@ def check_file_path(path: str | os.PathLike, name: str, example: str = "results.
     ...
     IsADirectoryError: --db='...' is a directory; pass a file path inside it, e.g. .../results.db.
     """
-    p, shown = Path(path), os.fspath(path)
-    if p.is_dir():
-        raise IsADirectoryError(f"{name}={shown!r} is a directory; pass a file path inside it, "
-                                f"e.g. {p / example}.")
-    if p.exists() and not os.access(p, os.R_OK | os.W_OK):
-        raise PermissionError(f"{name}={shown!r} is not readable and writable by this process; "
-                              f"fix its permissions or pass another path.")
-    _writable_ancestor(p, name, shown)
-    return p
+    return _check(path, name, folder=False, example=example)
 
 
 def check_folder_path(path: str | os.PathLike, name: str) -> Path:
     """``path`` is a folder to create or write into: not a file, writable."""
-    p, shown = Path(path), os.fspath(path)
-    if p.exists() and not p.is_dir():
-        raise NotADirectoryError(f"{name}={shown!r} is a file, not a folder; pass a folder "
-                                 f"path (it is created if missing).")
-    if p.is_dir() and not os.access(p, os.W_OK | os.X_OK):
-        raise PermissionError(f"{name}={shown!r} is not writable; pass a folder you can write "
-                              f"to.")
-    _writable_ancestor(p, name, shown)
-    return p
+    return _check(path, name, folder=True, example="")
 
 
 def check_distinct(**paths: str | os.PathLike | None) -> None:

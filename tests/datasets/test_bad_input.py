@@ -18,46 +18,36 @@ def _halve(path):
     path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
 
 
-TU = [  # (id, file suffix, damage, words in the message)
-    ("graph labels truncated", "graph_labels", _drop_last_line, ["187 lines", "188 graphs"]),
-    ("A empty", "A", lambda p: p.write_text(""), ["MUTAG_A.txt", "is empty"]),
-    ("node labels truncated", "node_labels", _drop_last_line,
+RAW = [  # (id, dataset, raw file, damage, words in the message)
+    ("graph labels truncated", "MUTAG", "MUTAG_graph_labels.txt", _drop_last_line,
+     ["187 lines", "188 graphs"]),
+    ("A empty", "MUTAG", "MUTAG_A.txt", lambda p: p.write_text(""), ["MUTAG_A.txt", "is empty"]),
+    ("node labels truncated", "MUTAG", "MUTAG_node_labels.txt", _drop_last_line,
      ["MUTAG_node_labels.txt", "3370 lines", "3371 nodes"]),
-    ("edge labels truncated", "edge_labels", _drop_last_line,
+    ("edge labels truncated", "MUTAG", "MUTAG_edge_labels.txt", _drop_last_line,
      ["MUTAG_edge_labels.txt", "7441 lines", "7442 edges"]),
-    ("indicator truncated", "graph_indicator", _drop_last_line, ["MUTAG_node_labels.txt"]),
-]
-
-
-@pytest.mark.parametrize("case", TU, ids=case_id)
-def test_tu(case, shared_data, tmp_path):
-    _, suffix, damage, words = case
-    shutil.copytree(shared_data("MUTAG") / "MUTAG", tmp_path / "MUTAG")
-    damage(tmp_path / "MUTAG" / f"MUTAG_{suffix}.txt")
-    before = files_under(tmp_path)
-    assert_refused(lambda: load_tu("MUTAG", root=tmp_path), ValueError, "re-download", *words)
-    assert files_under(tmp_path) == before
-
-
-PLANETOID = [
-    ("x truncated", "x", _halve, ["ind.cora.x", "truncated or corrupt"]),
-    ("graph truncated", "graph", _halve, ["ind.cora.graph"]),
-    ("ty empty", "ty", lambda p: p.write_bytes(b""), ["ind.cora.ty", "is empty"]),
-    ("test.index short", "test.index", _drop_last_line,
+    ("indicator truncated", "MUTAG", "MUTAG_graph_indicator.txt", _drop_last_line,
+     ["MUTAG_node_labels.txt"]),
+    ("x truncated", "Cora", "ind.cora.x", _halve, ["ind.cora.x", "truncated or corrupt"]),
+    ("graph truncated", "Cora", "ind.cora.graph", _halve, ["ind.cora.graph"]),
+    ("ty empty", "Cora", "ind.cora.ty", lambda p: p.write_bytes(b""),
+     ["ind.cora.ty", "is empty"]),
+    ("test.index short", "Cora", "ind.cora.test.index", _drop_last_line,
      ["ind.cora.test.index", "999 rows", "1000"]),
-    ("allx swapped for x", "allx", lambda p: shutil.copy(p.with_name("ind.cora.x"), p),
-     ["ind.cora.ally", "rows"]),
+    ("allx swapped for x", "Cora", "ind.cora.allx",
+     lambda p: shutil.copy(p.with_name("ind.cora.x"), p), ["ind.cora.ally", "rows"]),
 ]
+LOADERS = {"MUTAG": lambda root: load_tu("MUTAG", root=root),
+           "Cora": lambda root: load_planetoid("Cora", root=root)}
 
 
-@pytest.mark.parametrize("case", PLANETOID, ids=case_id)
-def test_planetoid(case, shared_data, tmp_path):
-    _, suffix, damage, words = case
-    shutil.copytree(shared_data("Cora") / "Cora", tmp_path / "Cora")
-    damage(tmp_path / "Cora" / f"ind.cora.{suffix}")
+@pytest.mark.parametrize("case", RAW, ids=case_id)
+def test_tu_and_planetoid(case, shared_data, tmp_path):
+    _, name, filename, damage, words = case
+    shutil.copytree(shared_data(name) / name, tmp_path / name)
+    damage(tmp_path / name / filename)
     before = files_under(tmp_path)
-    assert_refused(lambda: load_planetoid("Cora", root=tmp_path), ValueError, "re-download",
-                   *words)
+    assert_refused(lambda: LOADERS[name](tmp_path), ValueError, "re-download", *words)
     assert files_under(tmp_path) == before
 
 
