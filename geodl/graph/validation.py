@@ -7,6 +7,7 @@ a scatter or a sparse kernel.
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Iterable
 from typing import Any
 
@@ -43,7 +44,7 @@ def check_option(value: Any, options: Iterable[Any], name: str) -> Any:
 
 def check_positive_int(value: Any, name: str, minimum: int = 1) -> int:
     """Return ``value`` as an ``int`` if it is an integer ``>= minimum``, else raise."""
-    if isinstance(value, bool) or not isinstance(value, (int, torch.SymInt)) and not (
+    if isinstance(value, bool) or not isinstance(value, (numbers.Integral, torch.SymInt)) and not (
         isinstance(value, Tensor) and value.numel() == 1 and not value.is_floating_point()
     ):
         raise TypeError(f"{name} must be an integer, got {type(value).__name__} {value!r}.")
@@ -145,7 +146,7 @@ def check_probability(value: Any, name: str) -> float:
     >>> check_probability(0.5, "dropout")
     0.5
     """
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a float in [0, 1), got {type(value).__name__} "
                         f"{value!r}.")
     if not 0.0 <= float(value) < 1.0:  # also refuses NaN
