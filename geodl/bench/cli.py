@@ -55,10 +55,10 @@ def _notes(results, args: argparse.Namespace) -> None:
     """Say when this run's report replaced another batch's, or another run shares ``--out``."""
     where = f"{args.out}/{results.suite}/report.md"
     if results.others_running:
-        print(f"note: another `geodl bench run {results.suite}` (batch "
-              f"{', '.join(results.others_running)}) is still running on {args.db} and will "
-              f"replace {where} when it ends; `geodl bench report --db {args.db} --all` merges "
-              "the batches.", file=sys.stderr)
+        print(f"note: {args.db} holds runs of {results.suite} still marked running in batch "
+              f"{', '.join(results.others_running)} (another `geodl bench run` in progress, or "
+              f"killed); one still going will replace {where} when it ends; `geodl bench "
+              f"report --db {args.db} --all` merges the batches.", file=sys.stderr)
     elif results.replaced:
         print(f"note: {where} held the report of batch {results.replaced}; it now shows batch "
               f"{results.batch} (`geodl bench report --db DB --all` merges the batches).",
