@@ -59,7 +59,7 @@ def _notes(results, args: argparse.Namespace) -> None:
               f"{', '.join(results.others_running)} (another `geodl bench run` in progress, or "
               f"killed); one still going will replace {where} when it ends; `geodl bench "
               f"report --db {args.db} --all` merges the batches.", file=sys.stderr)
-    elif results.replaced:
+    if results.replaced:
         print(f"note: {where} held the report of batch {results.replaced}; it now shows batch "
               f"{results.batch} (`geodl bench report --db DB --all` merges the batches).",
               file=sys.stderr)

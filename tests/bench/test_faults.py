@@ -73,6 +73,8 @@ def test_a_second_run_into_the_same_out_says_whose_report_it_replaces(tiny, tmp_
     assert main([*argv, "--db", str(tmp_path / "a.db")]) == 0
     first = ResultStore(tmp_path / "a.db").records()[0]["batch"]
     assert "note:" not in capsys.readouterr().err
-    assert main([*argv, "--db", str(tmp_path / "b.db")]) == 0
+    ResultStore(tmp_path / "b.db").start("tiny", "MUTAG", "GIN", {}, 0, batch="other")
+    assert main([*argv, "--db", str(tmp_path / "b.db")]) == 0  # another run still going
     err = capsys.readouterr().err
     assert f"held the report of batch {first}" in err
+    assert "still marked running in batch other" in err
