@@ -42,11 +42,36 @@ def _list(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_paths(args: argparse.Namespace) -> None:
+    """``--db`` a writable file and ``--out`` a writable folder, checked before any work."""
+    from geodl._paths import check_distinct, check_file_path, check_folder_path
+
+    check_file_path(args.db, "--db")
+    if args.out is not None:
+        check_folder_path(args.out, "--out")
+        check_distinct(**{"--db": args.db, "--out": args.out})
+
+
+def _notes(results, args: argparse.Namespace) -> None:
+    """Say when this run's report replaced another batch's, or another run shares ``--out``."""
+    where = f"{args.out}/{results.suite}/report.md"
+    if results.others_running:
+        print(f"note: {args.db} holds runs of {results.suite} still marked running in batch "
+              f"{', '.join(results.others_running)} (another `geodl bench run` in progress, or "
+              f"killed); one still going will replace {where} when it ends; `geodl bench "
+              f"report --db {args.db} --all` merges the batches.", file=sys.stderr)
+    if results.replaced:
+        print(f"note: {where} held the report of batch {results.replaced}; it now shows batch "
+              f"{results.batch} (`geodl bench report --db DB --all` merges the batches).",
+              file=sys.stderr)
+
+
 def _run(args: argparse.Namespace) -> int:
-    from geodl.bench.runner import run_suite
+    from geodl.bench.runner import Interrupted, run_suite
 
     start = time.perf_counter()
     try:
+        _check_paths(args)
         results = run_suite(args.suite, models=args.models, seeds=args.seeds, db=args.db,
                             out=args.out, quick=args.quick, data_root=args.data_root,
                             progress=not args.no_progress, threads=args.threads,
@@ -54,6 +79,18 @@ def _run(args: argparse.Namespace) -> int:
     except (ValueError, FileNotFoundError, RuntimeError, OSError, sqlite3.Error) as err:
         print(f"geodl bench run: error: {err}", file=sys.stderr)
         return 2
+    except Interrupted as stop:
+        done = sum(r["status"] == "complete" for r in stop.results)
+        report = (f"; report of the finished runs: {stop.results.report}" if
+                  stop.results.report else "")
+        print(f"geodl bench run: interrupted (Ctrl-C) after {done} complete run(s); the "
+              f"interrupted run is marked failed in {args.db}{report}", file=sys.stderr)
+        return 130
+    except KeyboardInterrupt:
+        print("geodl bench run: interrupted (Ctrl-C) before any run started; nothing was "
+              "recorded.", file=sys.stderr)
+        return 130
+    _notes(results, args)
     print(results.table())
     where = f"; report: {results.report}" if results.report else ""
     print(f"\n{len(results)} runs in {time.perf_counter() - start:.0f} s, recorded in "
@@ -66,9 +103,14 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
+    from geodl._paths import check_folder_path
     from geodl.bench.report import rebuild_reports
 
     try:
+        if os.path.isdir(args.db):
+            raise IsADirectoryError(f"--db={args.db!r} is a directory; pass the results "
+                                    "database file.")
+        check_folder_path(args.out, "--out")
         paths = rebuild_reports(args.db, args.out, suite=args.suite, all_batches=args.all)
     except (ValueError, FileNotFoundError, RuntimeError, OSError, sqlite3.Error) as err:
         print(f"geodl bench report: error: {err}", file=sys.stderr)

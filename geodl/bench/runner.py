@@ -26,7 +26,7 @@ from geodl.bench.store import DEFAULT_DB, DEFAULT_OUT, ResultStore
 from geodl.bench.suites import Experiment, get_suite
 from geodl.datasets._files import allow_downloads
 
-__all__ = ["run_suite", "BenchResults"]
+__all__ = ["run_suite", "BenchResults", "Interrupted"]
 
 
 class BenchResults(list):
@@ -42,6 +42,8 @@ class BenchResults(list):
                  report: Path | None = None):
         super().__init__(records)
         self.suite, self.batch, self.report = suite, batch, report
+        self.replaced: str | None = None  # batch whose report.md this run's report replaced
+        self.others_running: list[str] = []  # batches of this suite still running in the db
 
     @property
     def failures(self) -> list[dict]:
@@ -52,6 +54,27 @@ class BenchResults(list):
         from geodl.bench.report import summarize, text_table
 
         return text_table(summarize(self, self.suite))
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C during :func:`run_suite`: the interrupted run is marked failed and the report of
+    the runs that finished is written; ``results`` holds them (a :class:`BenchResults`)."""
+
+    def __init__(self, results: BenchResults):
+        super().__init__(f"interrupted after {len(results)} run(s)")
+        self.results = results
+
+
+def _report_batch(path: Path) -> str | None:
+    """The batch id an existing ``report.md`` shows (its header's ``batch ...``), if any."""
+    try:
+        head = path.read_text(errors="replace")[:4000]
+    except OSError:
+        return None
+    for line in head.splitlines():
+        if "; batch " in line:
+            return line.rsplit("; batch ", 1)[1].strip()
+    return None
 
 
 def _peak_memory() -> int:
@@ -97,6 +120,8 @@ def run_suite(name: str, models: Sequence[str] | None = None, seeds: int | None 
     Raises:
         ValueError: unknown suite or model name, or ``seeds < 1``.
         FileNotFoundError: a dataset file is missing (before anything is trained).
+        Interrupted: Ctrl-C (a ``KeyboardInterrupt``): raised after the interrupted run is
+            marked failed and the report of the finished runs is written.
     """
 
     suite = get_suite(name)
@@ -121,16 +146,25 @@ def run_suite(name: str, models: Sequence[str] | None = None, seeds: int | None 
     previous_threads = torch.get_num_threads()
     if threads is not None:
         torch.set_num_threads(int(threads))
+    interrupted = False
     try:
         with allow_downloads(download):
             _run_jobs(store, batch, experiments, suite.name, seeds, root, db, progress)
+    except KeyboardInterrupt:  # the running row is marked failed; report what finished
+        interrupted = True
     finally:
         torch.set_num_threads(previous_threads)
     results = BenchResults(store.records(batch=batch), suite=suite.name, batch=batch)
+    results.others_running = sorted({r["batch"] for r in store.records(
+        suite=suite.name, status="running") if r["batch"] not in (None, batch)})
     if out is not None and len(results):
         from geodl.bench.report import write_report
 
+        previous = _report_batch(Path(out) / suite.name / "report.md")
+        results.replaced = previous if previous not in (None, batch) else None
         results.report = write_report(results, suite.name, Path(out) / suite.name)
+    if interrupted:
+        raise Interrupted(results)
     return results
 
 

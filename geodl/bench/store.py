@@ -213,6 +213,10 @@ class ResultStore:
         except sqlite3.DatabaseError as err:
             if con.in_transaction:
                 con.execute("ROLLBACK")
+            if "locked" in str(err):  # another process holds the write lock past the timeout
+                raise RuntimeError(f"{self.path} is locked by another process (waited "
+                                   f"{self.timeout:g} s); wait for it to finish, or pass "
+                                   "another path (--db).") from err
             raise RuntimeError(f"{self.path} is not a geodl results database ({err}); pass "
                                "another path (--db).") from err
         finally:

@@ -98,6 +98,8 @@ def load_moleculenet(name: str, root: str | os.PathLike | None = None, download:
     Raises:
         ValueError: unknown ``name``.
         FileNotFoundError: the CSV is missing and ``download`` is false.
+        ValueError: the CSV is empty, a row has the wrong number of fields or a non-numeric
+            target (the message names the file and the line).
     """
     key = str(name).lower()
     if key not in MOLECULENET:
@@ -110,9 +112,14 @@ def load_moleculenet(name: str, root: str | os.PathLike | None = None, download:
     graphs, skipped, rows = [], [], 0
     # csv handles quoted fields with commas (FreeSolv's IUPAC names, SIDER's header) and
     # the blank line that follows every row of HIV.csv.
-    with open(folder / spec.csv, newline="", encoding="utf-8") as f:
+    path = folder / spec.csv
+    fix = (f"delete {path} and re-download it (download=True) or point root= at an intact "
+           "copy.")
+    with open(path, newline="", encoding="utf-8") as f:
         reader = csv.reader(f)
-        header = next(reader)
+        header = next(reader, None)
+        if not header:
+            raise ValueError(f"{path} is empty (no header line); {fix}")
         task_names = header[spec.targets]
         for values in reader:
             if not values or not any(v.strip() for v in values):
@@ -120,8 +127,17 @@ def load_moleculenet(name: str, root: str | os.PathLike | None = None, download:
             if limit is not None and rows >= limit:
                 break
             rows += 1
+            if len(values) != len(header):
+                raise ValueError(f"{path}, line {reader.line_num}: {len(values)} fields, but "
+                                 f"the header has {len(header)}; the file is truncated or "
+                                 f"corrupt: {fix}")
             smiles = values[spec.smiles].strip()
-            y = [float(v) if v.strip() else float("nan") for v in values[spec.targets]]
+            try:
+                y = [float(v) if v.strip() else float("nan") for v in values[spec.targets]]
+            except ValueError:
+                raise ValueError(f"{path}, line {reader.line_num}: target columns "
+                                 f"{task_names} hold {values[spec.targets]}, not numbers; "
+                                 f"{fix}") from None
             try:
                 g = from_smiles(smiles)
             except ValueError as err:

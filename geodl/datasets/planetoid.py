@@ -22,6 +22,34 @@ _SUFFIXES = ("x", "tx", "allx", "y", "ty", "ally", "graph", "test.index")
 _NAMES = {"cora": "Cora", "citeseer": "CiteSeer"}
 
 
+def _check_raw(folder, key: str) -> None:
+    """Read each raw file on its own (so that a broken one is named) and check that their
+    lengths agree: x/y, tx/ty/test.index and allx/ally rows; graph covering allx and tx."""
+    from torch_geometric.io.planetoid import read_file
+
+    fix = ("delete it and re-download (load_planetoid(..., download=True)) or point root= at "
+           "an intact copy of the Planetoid files.")
+    items = {}
+    for suffix in _SUFFIXES:
+        path = folder / f"ind.{key}.{suffix}"
+        if path.stat().st_size == 0:
+            raise ValueError(f"{path} is empty; {fix}")
+        try:
+            items[suffix] = read_file(str(folder), key, suffix)
+        except Exception as err:  # truncated pickle (EOFError), garbage, bad text ...
+            raise ValueError(f"{path} cannot be read ({type(err).__name__}: "
+                             f"{str(err)[:120]}); it is truncated or corrupt: {fix}") from None
+    rows = {k: (len(v) if k == "graph" else int(v.size(0)) if v.dim() else 1)
+            for k, v in items.items()}
+    for a, b in (("x", "y"), ("tx", "ty"), ("allx", "ally"), ("tx", "test.index")):
+        if rows[a] != rows[b]:
+            raise ValueError(f"{folder / f'ind.{key}.{b}'} has {rows[b]} rows but "
+                             f"ind.{key}.{a} has {rows[a]}; one of them is truncated: {fix}")
+    if rows["graph"] < rows["allx"] + rows["tx"]:
+        raise ValueError(f"{folder / f'ind.{key}.graph'} lists {rows['graph']} nodes, fewer "
+                         f"than the {rows['allx']} + {rows['tx']} rows of allx and tx: {fix}")
+
+
 def load_planetoid(name: Literal["Cora", "CiteSeer"] = "Cora",
                    root: str | os.PathLike | None = None, download: bool = False) -> Graph:
     """Load Cora or CiteSeer as one graph with the standard Planetoid split.
@@ -46,6 +74,8 @@ def load_planetoid(name: Literal["Cora", "CiteSeer"] = "Cora",
     Raises:
         ValueError: unknown ``name``.
         FileNotFoundError: a raw file is missing and ``download`` is false.
+        ValueError: a raw file is empty, truncated or disagrees in length with the others
+            (the message names the file and what to do).
     """
     from torch_geometric.io import read_planetoid_data
 
@@ -60,6 +90,7 @@ def load_planetoid(name: Literal["Cora", "CiteSeer"] = "Cora",
             download_file(f"{URL}/{f}", folder)
 
     folder = find_raw(root, _NAMES[key], files, source=URL, download=download, fetch=fetch)
+    _check_raw(folder, key)
     g = from_pyg(read_planetoid_data(str(folder), key))
     g.name = _NAMES[key]
     return g

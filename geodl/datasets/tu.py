@@ -21,6 +21,44 @@ URL = "https://www.chrsmrrs.com/graphkerneldatasets"
 _NAMES = {"mutag": "MUTAG", "enzymes": "ENZYMES", "proteins": "PROTEINS"}
 
 
+def _lines(path) -> int:
+    """Non-blank lines of a raw text file."""
+    with open(path, "rb") as f:
+        return sum(1 for line in f if line.strip())
+
+
+def _check_raw(folder, prefix: str) -> None:
+    """The raw files must agree in length: one line per node, edge or graph (PyG's reader does
+    not check, so a truncated file would give graphs without labels)."""
+    from pathlib import Path
+
+    folder = Path(folder)
+    count = {s: _lines(folder / f"{prefix}_{s}.txt")
+             for s in ("A", "graph_indicator", "graph_labels")}
+    fix = (f"re-download {prefix} (load_tu(..., download=True) after deleting {folder}) or "
+           f"point root= at an intact copy.")
+    for suffix, n in count.items():
+        if n == 0:
+            raise ValueError(f"{folder / f'{prefix}_{suffix}.txt'} is empty; {fix}")
+    with open(folder / f"{prefix}_graph_indicator.txt", "rb") as f:
+        graphs = max(int(line) for line in f if line.strip())
+    nodes, edges = count["graph_indicator"], count["A"]
+    expected = {"graph_labels": graphs, "graph_attributes": graphs, "node_labels": nodes,
+                "node_attributes": nodes, "edge_labels": edges, "edge_attributes": edges}
+    what = {"graph": "graphs", "node": "nodes", "edge": "edges"}
+    for suffix, n in expected.items():
+        path = folder / f"{prefix}_{suffix}.txt"
+        if path.exists():
+            have = count[suffix] if suffix in count else _lines(path)
+            if have != n:
+                kind = what[suffix.split("_")[0]]
+                source = (f"{prefix}_graph_indicator.txt" if kind != "edges"
+                          else f"{prefix}_A.txt")
+                raise ValueError(f"{path} has {have} lines, but {source} describes {n} "
+                                 f"{kind} (one line each); the file is truncated or from "
+                                 f"another dataset: {fix}")
+
+
 def load_tu(name: Literal["MUTAG", "ENZYMES", "PROTEINS"] = "MUTAG",
             root: str | os.PathLike | None = None, download: bool = False,
             use_node_attr: bool = True) -> list[Graph]:
@@ -48,6 +86,8 @@ def load_tu(name: Literal["MUTAG", "ENZYMES", "PROTEINS"] = "MUTAG",
     Raises:
         ValueError: unknown ``name``.
         FileNotFoundError: a raw file is missing and ``download`` is false.
+        ValueError: a raw file is empty or its length disagrees with the others (the message
+            names the file and both counts).
     """
     from torch_geometric.io import read_tu_data
 
@@ -59,6 +99,7 @@ def load_tu(name: Literal["MUTAG", "ENZYMES", "PROTEINS"] = "MUTAG",
     files = [f"{prefix}_{s}.txt" for s in ("A", "graph_indicator", "graph_labels")]
     folder = find_raw(root, prefix, files, source=f"{URL}/{prefix}.zip", download=download,
                       fetch=lambda folder: download_zip(f"{URL}/{prefix}.zip", folder))
+    _check_raw(folder, prefix)
     data, slices, sizes = read_tu_data(str(folder), prefix)
     num_attr = sizes["num_node_attributes"]
     graphs = []

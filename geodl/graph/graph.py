@@ -21,6 +21,7 @@ from geodl.graph.validation import (
     check_edge_index,
     check_edge_values,
     check_finite,
+    check_mask,
     check_node_values,
 )
 
@@ -50,7 +51,9 @@ class Graph(Data):
             graph. Prefer the builders :func:`grid_graph`, :func:`path_graph`,
             :func:`complete_graph`.
         validate: check the inputs now (default); turn off only for trusted, hot code paths.
-        **kwargs: further attributes (masks such as ``train_mask``, ``batch``, ...).
+        **kwargs: further attributes (masks such as ``train_mask``, ``batch``, ...). A
+            ``*_mask`` is a boolean ``(N,)`` tensor or a 1-D long tensor of node ids; an
+            integer 0/1 tensor of length ``N`` is refused (it would be read as ids 0 and 1).
 
     A structured graph builds ``edge_index`` (and ``edge_type``) only when something reads
     them, and then keeps them. Setting an edge attribute by hand removes the tag, because the
@@ -251,6 +254,8 @@ class Graph(Data):
                 mask = store[key]
                 if isinstance(mask, Tensor) and mask.dtype == torch.bool:
                     check_node_values(mask, num_nodes, key)
+                elif isinstance(mask, Tensor) and mask.dim() == 1:
+                    check_mask(mask, num_nodes, key)  # node ids; refuses 0/1 integer masks
         if "pos" in store and store["pos"] is not None:
             check_finite(store["pos"], "pos")
 

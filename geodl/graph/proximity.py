@@ -52,7 +52,18 @@ def _distance_rows(A, rows: np.ndarray, limit: float):
     return csgraph.dijkstra(A, directed=True, indices=rows, unweighted=True, limit=limit)
 
 
-def shortest_paths(g: Data, max_hops: int | None = None) -> Tensor:
+def _available_bytes() -> int | None:
+    """Memory this process could still allocate (Linux/macOS ``sysconf``), or ``None``."""
+    import os
+
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def shortest_paths(g: Data, max_hops: int | None = None, *,
+                   sources: int | list[int] | Tensor | None = None) -> Tensor:
     r"""All-pairs hop distances along the edge direction: ``D[u, v]`` = hops from ``u`` to ``v``.
 
     Unweighted (every edge is one hop, whatever ``edge_weight`` says) and directed: a path
@@ -61,14 +72,22 @@ def shortest_paths(g: Data, max_hops: int | None = None) -> Tensor:
     with ``D >= 0``). Computed with ``scipy.sparse.csgraph`` (a breadth-first search from
     every node, in chunks): O(N E) time, and the result is dense by nature, O(N^2) memory
     (8 bytes per pair: 80 GB for N = 1e5). ``max_hops`` prunes each search, so small cut-offs
-    are much faster; for one node's neighbourhood use :func:`k_hop_subgraph`.
+    are much faster; for one node's neighbourhood use :func:`k_hop_subgraph`. ``sources``
+    computes the rows of some nodes only (``(S, N)``, ``8 S N`` bytes). A result that cannot
+    fit in the memory still available is refused before any work, with the size it needs.
 
     Args:
         g: the graph (geodl ``Graph`` or PyG ``Data``).
         max_hops: cut-off; ``None`` for no limit. Must be ``>= 0``.
+        sources: node ids whose rows to compute (an int, a list or a 1-D long tensor);
+            default every node.
 
     Returns:
-        ``(N, N)`` long tensor of hop distances, ``-1`` where unreachable within ``max_hops``.
+        ``(N, N)`` (or ``(S, N)`` for ``S`` sources, in their order) long tensor of hop
+        distances, ``-1`` where unreachable within ``max_hops``.
+
+    Raises:
+        MemoryError: the dense result would not fit (the message gives its size).
 
     >>> import torch
     >>> from geodl.graph.graph import Graph
@@ -79,15 +98,28 @@ def shortest_paths(g: Data, max_hops: int | None = None) -> Tensor:
             [-1, -1,  0]])
     >>> shortest_paths(g, max_hops=1)[0]
     tensor([ 0,  1, -1])
+    >>> shortest_paths(g, sources=[2, 0])
+    tensor([[-1, -1,  0],
+            [ 0,  1,  2]])
     """
     if max_hops is not None:
         max_hops = check_positive_int(max_hops, "max_hops", minimum=0)
-    A, n = _csr(g, weighted=False)
-    out = torch.empty(n, n, dtype=torch.long)
+    A, n = _csr(g, weighted=False)  # O(E): checks g; the dense result is the O(N^2) part
+    ids = None if sources is None else _node_ids(sources, n, name="sources")
+    num_rows = n if ids is None else ids.numel()
+    need, free = 8 * num_rows * n, _available_bytes()
+    if free is not None and need > free:
+        raise MemoryError(
+            f"shortest_paths on num_nodes={n}: the dense ({num_rows}, {n}) result needs "
+            f"{need / 2**30:.1f} GiB, but only {free / 2**30:.1f} GiB of memory is free; pass "
+            f"sources=[...] for the rows of some nodes only, or use k_hop_subgraph(g, nodes, "
+            f"num_hops) for neighbourhoods.")
+    rows_all = np.arange(n) if ids is None else ids.numpy()
+    out = torch.empty(num_rows, n, dtype=torch.long)
     limit = np.inf if max_hops is None else float(max_hops)
     step = max(1, _CHUNK_ENTRIES // max(n, 1))
-    for start in range(0, n, step):
-        rows = np.arange(start, min(start + step, n))
+    for start in range(0, num_rows, step):
+        rows = rows_all[start:start + step]
         dist = _distance_rows(A, rows, limit)
         dist[~np.isfinite(dist)] = -1  # unreachable, or beyond max_hops
         out[start:start + rows.size] = torch.from_numpy(dist.astype(np.int64))
@@ -149,11 +181,11 @@ def k_hop_subgraph(g: Data, nodes: int | list[int] | Tensor, num_hops: int,
     return sub, subset
 
 
-def _node_ids(nodes: int | list[int] | Tensor, num_nodes: int) -> Tensor:
+def _node_ids(nodes: int | list[int] | Tensor, num_nodes: int, name: str = "nodes") -> Tensor:
     """Seed ids as a 1-D long tensor, checked against ``[0, num_nodes)``."""
     if isinstance(nodes, Tensor):
         if nodes.is_floating_point() or nodes.dtype == torch.bool:
-            raise TypeError(f"nodes must hold integer node ids, got a {nodes.dtype} tensor; "
+            raise TypeError(f"{name} must hold integer node ids, got a {nodes.dtype} tensor; "
                             "for a boolean mask pass mask.nonzero().view(-1).")
         ids = nodes.long().view(-1)
     elif isinstance(nodes, (int, np.integer)) and not isinstance(nodes, bool):
@@ -162,13 +194,13 @@ def _node_ids(nodes: int | list[int] | Tensor, num_nodes: int) -> Tensor:
             isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in nodes):
         ids = torch.tensor([int(v) for v in nodes], dtype=torch.long)
     else:
-        raise TypeError(f"nodes must be an int, a list of ints or a long tensor, got "
+        raise TypeError(f"{name} must be an int, a list of ints or a long tensor, got "
                         f"{type(nodes).__name__} {nodes!r}.")
     if ids.numel() == 0:
-        raise ValueError("nodes is empty: give at least one seed node.")
+        raise ValueError(f"{name} is empty: give at least one node id.")
     lo, hi = int(ids.min()), int(ids.max())
     if lo < 0 or hi >= num_nodes:
         bad = lo if lo < 0 else hi
-        raise ValueError(f"nodes contains node id {bad}, but the graph has num_nodes={num_nodes} "
-                         f"(valid ids 0..{num_nodes - 1}).")
+        raise ValueError(f"{name} contains node id {bad}, but the graph has "
+                         f"num_nodes={num_nodes} (valid ids 0..{num_nodes - 1}).")
     return ids

@@ -7,6 +7,7 @@ a scatter or a sparse kernel.
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Iterable
 from typing import Any
 
@@ -20,6 +21,9 @@ __all__ = [
     "check_edge_values",
     "check_node_values",
     "check_positive_int",
+    "check_probability",
+    "check_node_features",
+    "check_mask",
 ]
 
 
@@ -40,7 +44,7 @@ def check_option(value: Any, options: Iterable[Any], name: str) -> Any:
 
 def check_positive_int(value: Any, name: str, minimum: int = 1) -> int:
     """Return ``value`` as an ``int`` if it is an integer ``>= minimum``, else raise."""
-    if isinstance(value, bool) or not isinstance(value, (int, torch.SymInt)) and not (
+    if isinstance(value, bool) or not isinstance(value, (numbers.Integral, torch.SymInt)) and not (
         isinstance(value, Tensor) and value.numel() == 1 and not value.is_floating_point()
     ):
         raise TypeError(f"{name} must be an integer, got {type(value).__name__} {value!r}.")
@@ -134,3 +138,74 @@ def check_node_values(value: Any, num_nodes: int, name: str) -> Tensor:
             f"got shape {tuple(value.shape)}."
         )
     return check_finite(value, name)
+
+
+def check_probability(value: Any, name: str) -> float:
+    """Return ``value`` as a float if it is a probability in ``[0, 1)`` (dropout), else raise.
+
+    >>> check_probability(0.5, "dropout")
+    0.5
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a float in [0, 1), got {type(value).__name__} "
+                        f"{value!r}.")
+    if not 0.0 <= float(value) < 1.0:  # also refuses NaN
+        raise ValueError(f"{name}={value!r} must lie in [0, 1) (a drop probability; 1 would "
+                         f"drop everything); e.g. {name}=0.5.")
+    return float(value)
+
+
+def check_node_features(x: Any, in_channels: int, owner: str) -> Tensor:
+    """Check that ``x`` is a 2-D ``(N, in_channels)`` tensor for the layer ``owner``.
+
+    >>> check_node_features(torch.ones(3, 4), 4, "GCNConv(4, 8)").shape
+    torch.Size([3, 4])
+    """
+    if not isinstance(x, Tensor):
+        raise TypeError(f"x must be a torch.Tensor of node features (N, C) for {owner}, got "
+                        f"{type(x).__name__}.")
+    if x.dim() != 2:
+        hint = (" For one feature per node pass x.view(-1, 1)." if x.dim() == 1 else
+                " Flatten the extra dimensions into C (node-major (N, C)).")
+        raise ValueError(f"x must be 2-D (N, C) node features for {owner}, got shape "
+                         f"{tuple(x.shape)}.{hint}")
+    if in_channels >= 0 and x.size(1) != in_channels:
+        raise ValueError(f"x has {x.size(1)} features per node, but {owner} expects "
+                         f"in_channels={in_channels}; build the layer with in_channels="
+                         f"{x.size(1)} or pass features of width {in_channels}.")
+    return x
+
+
+def check_mask(mask: Any, num_nodes: int, name: str) -> Tensor:
+    """A node subset as a boolean ``(N,)`` mask or a 1-D tensor of node ids; returns the mask.
+
+    Integer tensors are node ids. A 0/1 integer tensor of length ``num_nodes`` is refused:
+    it is almost always a mask of the wrong dtype, which used as ids would silently select
+    nodes 0 and 1.
+
+    >>> check_mask(torch.tensor([2, 0]), 3, "train_mask")
+    tensor([ True, False,  True])
+    """
+    if not isinstance(mask, Tensor):
+        raise TypeError(f"{name} must be a boolean (N,) tensor or a 1-D long tensor of node "
+                        f"ids, got {type(mask).__name__}.")
+    if mask.dim() != 1:
+        raise ValueError(f"{name} must be 1-D (a boolean (N,) mask or node ids), got shape "
+                         f"{tuple(mask.shape)}.")
+    if mask.dtype == torch.bool:
+        return check_node_values(mask, num_nodes, name)
+    if mask.is_floating_point() or mask.is_complex():
+        raise TypeError(f"{name} has dtype {mask.dtype}; pass a boolean mask ({name} > 0) or "
+                        f"long node ids.")
+    if mask.numel() == num_nodes and bool(((mask == 0) | (mask == 1)).all()):
+        raise ValueError(
+            f"{name} is an integer 0/1 tensor of length num_nodes={num_nodes}: a mask with the "
+            f"wrong dtype, which would be read as node ids (nodes 0 and 1 only). Pass "
+            f"{name}.bool(), or node ids ({name}.nonzero().view(-1)).")
+    if mask.numel() and (int(mask.min()) < 0 or int(mask.max()) >= num_nodes):
+        bad = int(mask.min()) if int(mask.min()) < 0 else int(mask.max())
+        raise ValueError(f"{name} holds node id {bad}, but the graph has num_nodes={num_nodes} "
+                         f"(valid ids 0..{num_nodes - 1}).")
+    out = torch.zeros(num_nodes, dtype=torch.bool, device=mask.device)
+    out[mask.long()] = True
+    return out

@@ -4,7 +4,10 @@ Each model is a configuration of one loop, written once in :class:`_GNN`::
 
     for layer l = 1 .. L:   h = dropout(h) -> conv_l(h) -> [norm -> act] (+ h if residual)
     node task  (readout=None):  conv_L maps to out_channels and has no norm/act
-    graph task (readout="sum"): r = readout(h) per graph -> Linear(hidden, out_channels)
+    graph task (readout="sum"): r = readout(h) per graph -> dropout -> Linear(hidden, out)
+
+GIN leaves out the per-layer ``dropout(h)``: as in Xu et al.'s code, its dropout acts only
+before the prediction heads (``dropout_layers = False``).
 
 Only the layer (``conv_l``) differs between GCN, GIN and GAT; the hyper-parameters live in one
 small dataclass, :class:`GNNConfig`.
@@ -20,7 +23,12 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch_geometric.data import Data
 
-from geodl.graph.validation import check_option
+from geodl.graph.validation import (
+    check_node_features,
+    check_option,
+    check_positive_int,
+    check_probability,
+)
 from geodl.nn import GATConv, GCNConv, GINConv, GINEConv, readout
 
 __all__ = ["GNNConfig", "GCN", "GIN", "GAT", "count_parameters"]
@@ -39,7 +47,9 @@ class GNNConfig:
         num_layers: number of message-passing layers (the depth ``L``).
         norm: normalisation after each hidden layer: ``None``, ``"batch"`` or ``"layer"``.
         residual: add the layer's input to its output where the widths agree.
-        dropout: dropout before every layer (features; GAT: also attention coefficients).
+        dropout: dropout probability in ``[0, 1)``: before every layer (features; GAT: also
+            attention coefficients) and before the graph-level heads; GIN: before the
+            prediction heads only, as in Xu et al. 2019.
         act: activation after each hidden layer.
         readout: ``None`` = node-level output; ``"sum"``, ``"mean"``, ``"max"`` = one
             output per graph (pool the last hidden layer, then a linear head).
@@ -69,8 +79,10 @@ class GNNConfig:
         check_option(self.norm, [None, "batch", "layer"], "norm")
         check_option(self.act, list(_ACTS), "act")
         check_option(self.readout, [None, "sum", "mean", "max"], "readout")
-        if self.num_layers < 1:
-            raise ValueError(f"num_layers must be >= 1, got {self.num_layers}.")
+        for name in ("in_channels", "hidden_channels", "out_channels"):
+            check_positive_int(getattr(self, name), name)
+        check_positive_int(self.num_layers, "num_layers")
+        check_probability(self.dropout, "dropout")
         if self.hidden_channels % self.heads:
             raise ValueError(f"hidden_channels={self.hidden_channels} is not a multiple of "
                              f"heads={self.heads}; GAT concatenates the heads of a hidden layer "
@@ -99,6 +111,7 @@ class _GNN(nn.Module):
     """The shared loop; subclasses build ``self.convs`` with :meth:`conv`."""
 
     edge_input: str | None = None  # which edge tensor the layers take: "edge_weight" / "edge_attr"
+    dropout_layers = True  # dropout before every conv (GIN: False, only before the heads)
 
     def __init__(self, config: GNNConfig | None = None, **kwargs):
         super().__init__()
@@ -166,6 +179,7 @@ class _GNN(nn.Module):
             raise TypeError("call model(x, edge_index, ...) or model(graph); edge_index is "
                             "missing.")
         c = self.config
+        check_node_features(x, c.in_channels, f"{type(self).__name__}(in_channels=...)")
         act = _ACTS[c.act]
         size = None
         if c.readout is not None and batch is not None:
@@ -176,7 +190,8 @@ class _GNN(nn.Module):
             pooled.append(readout(h, batch, c.readout, size))  # layer 0: the input features
         for layer, (conv, norm) in enumerate(zip(self.convs, self.norms)):
             last = c.readout is None and layer == c.num_layers - 1
-            out = F.dropout(h, p=c.dropout, training=self.training)
+            out = (F.dropout(h, p=c.dropout, training=self.training) if self.dropout_layers
+                   else h)
             out = self._call_conv(conv, out, edge_index, edge_weight, edge_attr)  # (N, F_l)
             if not last:
                 out = act(norm(out))
@@ -218,7 +233,8 @@ class GIN(_GNN):
     """Graph isomorphism network (Xu et al. 2019, https://arxiv.org/abs/1810.00826):
     :class:`~geodl.nn.GINConv` layers whose :math:`h_\\Theta` is a 2-layer MLP
     ``Linear -> norm -> act -> Linear`` (the paper: batch norm, ``norm="batch"``), or
-    :class:`~geodl.nn.GINEConv` layers with ``edge_dim`` (uses ``edge_attr``).
+    :class:`~geodl.nn.GINEConv` layers with ``edge_dim`` (uses ``edge_attr``). ``dropout``
+    acts before the prediction heads only (Xu et al.'s code), never on a layer's input.
 
     The paper's graph classifier is ``GIN(in_channels=..., hidden_channels=64,
     out_channels=..., num_layers=5, norm="batch", readout="sum", jumping_knowledge=True,
@@ -231,6 +247,7 @@ class GIN(_GNN):
     """
 
     edge_input = "edge_attr"
+    dropout_layers = False
 
     def conv(self, in_channels: int, out_channels: int, last: bool) -> nn.Module:
         c = self.config

@@ -7,6 +7,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch_geometric.utils import add_self_loops, remove_self_loops
 
+from geodl.graph.validation import check_node_features, check_positive_int, check_probability
 from geodl.nn.message_passing import propagate
 
 __all__ = ["GATConv"]
@@ -58,6 +59,10 @@ class GATConv(nn.Module):
                  negative_slope: float = 0.2, dropout: float = 0.0, add_self_loops: bool = True,
                  bias: bool = True):
         super().__init__()
+        in_channels = check_positive_int(in_channels, "in_channels")
+        out_channels = check_positive_int(out_channels, "out_channels")
+        heads = check_positive_int(heads, "heads")
+        dropout = check_probability(dropout, "dropout")
         self.in_channels, self.out_channels, self.heads = in_channels, out_channels, heads
         self.concat, self.negative_slope, self.dropout = concat, negative_slope, dropout
         self.add_self_loops = add_self_loops
@@ -76,6 +81,8 @@ class GATConv(nn.Module):
             nn.init.zeros_(self.bias)
 
     def forward(self, x: Tensor, edge_index: Tensor) -> Tensor:
+        check_node_features(x, self.in_channels, f"GATConv({self.in_channels}, "
+                            f"{self.out_channels})")
         H, C = self.heads, self.out_channels
         n = x.size(0)
         h = self.lin(x).view(n, H, C)  # (N, H, C)

@@ -8,6 +8,7 @@ from torch_geometric.data import Data
 
 from geodl.graph.graph import Graph
 from geodl.graph.matrices import _gcn_norm_entries, _to_matrix
+from geodl.graph.validation import check_node_features, check_positive_int
 from geodl.nn.message_passing import propagate
 
 __all__ = ["GCNConv"]
@@ -82,6 +83,8 @@ class GCNConv(nn.Module):
     def __init__(self, in_channels: int, out_channels: int, bias: bool = True,
                  add_self_loops: bool = True, improved: bool = False, cached: bool = False):
         super().__init__()
+        in_channels = check_positive_int(in_channels, "in_channels")
+        out_channels = check_positive_int(out_channels, "out_channels")
         self.in_channels, self.out_channels = in_channels, out_channels
         self.add_self_loops, self.improved, self.cached = add_self_loops, improved, cached
         self.lin = nn.Linear(in_channels, out_channels, bias=False)
@@ -137,6 +140,8 @@ class GCNConv(nn.Module):
     def forward(self, x: Tensor, edge_index: Tensor | Data, edge_weight: Tensor | None = None,
                 *, fast: bool = True) -> Tensor:
         """``fast=False`` takes the generic :func:`~geodl.nn.propagate` path (same result)."""
+        check_node_features(x, self.in_channels, f"GCNConv({self.in_channels}, "
+                            f"{self.out_channels})")
         edge_index, edge_weight = _edges(edge_index, edge_weight)
         h = self.lin(x)  # (N, F_out)
         if fast:

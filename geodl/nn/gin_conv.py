@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from geodl.graph.validation import check_node_features
 from geodl.nn.message_passing import propagate
 
 __all__ = ["GINConv", "GINEConv"]
@@ -58,7 +59,15 @@ class GINConv(nn.Module):
                 module.reset_parameters()
         self.eps.data.fill_(self.initial_eps)
 
+    def _check(self, x: Tensor) -> None:
+        try:
+            width = _in_channels(self.nn)
+        except ValueError:  # nn of unknown input width: check the shape only
+            width = -1
+        check_node_features(x, width, f"{type(self).__name__}(nn={type(self.nn).__name__})")
+
     def forward(self, x: Tensor, edge_index: Tensor) -> Tensor:
+        self._check(x)
         return propagate(x, edge_index, aggregate="sum",
                          update=lambda x_i, a: self.nn((1 + self.eps) * x_i + a))
 
@@ -134,6 +143,7 @@ class GINEConv(GINConv):
 
     def forward(self, x: Tensor, edge_index: Tensor,  # type: ignore[override]
                 edge_attr: Tensor | None = None) -> Tensor:
+        self._check(x)
         return propagate(x, edge_index, message=self.message, edge_attr=edge_attr,
                          aggregate="sum",
                          update=lambda x_i, a: self.nn((1 + self.eps) * x_i + a))

@@ -7,6 +7,7 @@ stored with :meth:`History.to_dict`), so loading it never unpickles arbitrary ob
 from __future__ import annotations
 
 import os
+import pickle
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,12 @@ from torch import nn
 
 from geodl._io import atomic_write
 
-__all__ = ["save_checkpoint", "load_checkpoint"]
+__all__ = ["save_checkpoint", "load_checkpoint", "CheckpointError"]
+
+
+class CheckpointError(ValueError, pickle.UnpicklingError):
+    """A checkpoint file that is truncated, corrupt or not geodl's (a ``ValueError``; also an
+    ``UnpicklingError``, which ``torch.load`` raised for such files)."""
 
 
 def save_checkpoint(path: str | os.PathLike, model: nn.Module,
@@ -61,5 +67,35 @@ def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
     Returns:
         the dict: ``model`` and ``optimizer`` state dicts, ``epoch``, ``history`` (a dict; use
         :meth:`History.from_dict`) and any extras.
+
+    Raises:
+        FileNotFoundError, IsADirectoryError: no file at ``path``.
+        CheckpointError: (a ``ValueError``) the file is truncated, corrupt, or not a geodl
+            checkpoint (the message names the file and what to do: delete it, or pass
+            another path).
     """
-    return torch.load(Path(path), map_location=map_location, weights_only=True)
+    path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(f"checkpoint {path} is a directory; pass the checkpoint file.")
+    if not path.exists():
+        raise FileNotFoundError(f"no checkpoint at {path}; check the path (fit(..., "
+                                "checkpoint=PATH) writes one).")
+    fix = (f"Delete {path} (fit(..., resume=True) then starts afresh) or pass another path; "
+           f"only load checkpoint files you trust.")
+    try:
+        state = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as err:  # truncated zip, empty file, foreign pickle, ...
+        text = str(err).strip().splitlines()[0] if str(err).strip() else ""
+        if "weights_only" in str(err) or "Unsupported global" in str(err):
+            reason = "it holds Python objects other than tensors and plain values"
+        else:
+            reason = f"{type(err).__name__}: {text[:160]}" if text else type(err).__name__
+        size = path.stat().st_size
+        raise CheckpointError(f"{path} ({size} bytes) is not a readable geodl checkpoint "
+                              f"({reason}); it is truncated, corrupt or written by another "
+                              f"program. {fix}") from None
+    if not isinstance(state, dict) or "model" not in state or "epoch" not in state:
+        keys = sorted(state)[:6] if isinstance(state, dict) else type(state).__name__
+        raise CheckpointError(f"{path} is not a geodl checkpoint (it holds {keys}, not the "
+                              f"'model' and 'epoch' entries save_checkpoint writes). {fix}")
+    return state

@@ -22,7 +22,7 @@ from torch_geometric.data import Data
 from geodl.graph.validation import check_option
 from geodl.models.autoencoder import inner_product_decode
 from geodl.tasks import metrics
-from geodl.tasks.tasks import Forward, _call
+from geodl.tasks.tasks import Forward, _call, evaluation
 
 __all__ = ["EdgeSplit", "edge_split", "inner_product_decode", "gae_loss", "full_gae_loss",
            "LinkPrediction"]
@@ -200,7 +200,7 @@ class LinkPrediction:
             loss = loss + model.kl_loss()  # KL of the mu, logstd of this forward pass
         return loss
 
-    @torch.no_grad()
+    @evaluation
     def evaluate(self, model: nn.Module, split: str) -> dict[str, float]:
         if split == "train":
             raise KeyError("LinkPrediction scores held-out edges: use 'val' or 'test'.")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import math
+import numbers
 import os
 import random
 import time
@@ -129,6 +130,46 @@ def _scheduler(name: str | None, optimizer, epochs: int, mode: str, options: dic
     raise ValueError(f"lr_schedule={name!r}; choose None, 'plateau' or 'cosine'.")
 
 
+def _check_number(value: Any, name: str, *, positive: bool) -> None:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a number, got {type(value).__name__} {value!r}.")
+    if not math.isfinite(value) or value < 0 or (positive and value == 0):
+        bound = "> 0" if positive else ">= 0"
+        raise ValueError(f"{name}={value!r} must be a finite number {bound}, e.g. "
+                         f"{name}={'0.01' if positive else '5e-4'}.")
+
+
+def _check_fit_arguments(model: Any, task: Any, *, epochs: Any, optimizer: Any, lr: Any,
+                         weight_decay: Any, patience: Any, checkpoint: Any,
+                         checkpoint_every: Any) -> None:
+    """Refuse bad :func:`fit` arguments before any training (each error names the argument,
+    the value and the fix); the per-epoch loop then never fails on them."""
+    from geodl._paths import check_file_path
+    from geodl.graph.validation import check_positive_int
+
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}.")
+    if not isinstance(optimizer, torch.optim.Optimizer) and not any(
+            p.requires_grad for p in model.parameters()):
+        raise ValueError(f"model {type(model).__name__} has no trainable parameters: nothing "
+                         f"to fit (check requires_grad, or that its layers are registered as "
+                         f"submodules, e.g. in an nn.ModuleList).")
+    missing = [m for m in ("train_batches", "train_step", "evaluate")
+               if not callable(getattr(task, m, None))]
+    if missing:
+        raise TypeError(f"task {type(task).__name__} is not a geodl Task: it lacks "
+                        f"{', '.join(missing)} (see geodl.tasks.Task).")
+    check_positive_int(epochs, "epochs")
+    if patience is not None:
+        check_positive_int(patience, "patience")
+    check_positive_int(checkpoint_every, "checkpoint_every")
+    if not isinstance(optimizer, torch.optim.Optimizer):
+        _check_number(lr, "lr", positive=True)
+        _check_number(weight_decay, "weight_decay", positive=False)
+    if checkpoint is not None:
+        check_file_path(checkpoint, "checkpoint", example="checkpoint.pt")
+
+
 def fit(model: nn.Module, task: Task, *, epochs: int = 100,
         optimizer: Literal["adam", "adamw", "sgd"] | torch.optim.Optimizer = "adam",
         lr: float = 0.01, weight_decay: float = 0.0,
@@ -146,14 +187,15 @@ def fit(model: nn.Module, task: Task, *, epochs: int = 100,
         model: the network; trained in place.
         task: a :class:`~geodl.tasks.Task` (e.g. :class:`~geodl.tasks.NodeClassification`,
             :class:`~geodl.tasks.GraphPrediction`).
-        epochs: the most epochs to run (counted from 0, including resumed ones).
+        epochs: the most epochs to run (counted from 0, including resumed ones), ``>= 1``.
         optimizer: ``"adam"``, ``"adamw"``, ``"sgd"`` (momentum 0.9), or a built optimizer.
-        lr, weight_decay: for a named optimizer.
+        lr, weight_decay: for a named optimizer (finite; ``lr > 0``, ``weight_decay >= 0``).
         monitor, mode: the validation metric (a key of ``task.evaluate``) and ``"min"`` /
             ``"max"``; default ``task.monitor`` / ``task.mode``. ``mode`` is inferred for
             ``loss``, ``mae``, ``rmse`` (min) and ``acc``, ``f1``, ``auc``, ``ap`` (max).
             Without a validation split the training loss is monitored (``"min"``).
-        patience: stop after this many epochs without improvement; ``None`` never stops.
+        patience: stop after this many epochs (``>= 1``) without improvement; ``None`` never
+            stops.
         restore_best: load the best epoch's weights at the end.
         lr_schedule: ``None``, ``"plateau"`` (``ReduceLROnPlateau`` on the monitored metric,
             factor 0.5, patience 10) or ``"cosine"`` (``CosineAnnealingLR``, ``T_max=epochs``);
@@ -169,12 +211,21 @@ def fit(model: nn.Module, task: Task, *, epochs: int = 100,
             (e.g. to report to an Optuna trial); returning ``True`` stops training like early
             stopping, and exceptions it raises (``optuna.TrialPruned``) propagate.
 
+    Raises:
+        TypeError, ValueError, OSError: bad arguments, before any training: a model without
+            trainable parameters, a non-integer or non-positive ``epochs``, ``patience`` or
+            ``checkpoint_every``, a negative or NaN ``lr`` / ``weight_decay``, a checkpoint
+            path that is a directory or not writable.
+
     Returns:
         the :class:`History`; ``history.best_epoch`` is the epoch whose weights the model holds
         when ``restore_best`` is set.
     """
     from tqdm import tqdm
 
+    _check_fit_arguments(model, task, epochs=epochs, optimizer=optimizer, lr=lr,
+                         weight_decay=weight_decay, patience=patience, checkpoint=checkpoint,
+                         checkpoint_every=checkpoint_every)
     params = [p for p in model.parameters() if p.requires_grad]
     opt = (optimizer if isinstance(optimizer, torch.optim.Optimizer)
            else _optimizer(optimizer, params, lr, weight_decay))
@@ -188,7 +239,12 @@ def fit(model: nn.Module, task: Task, *, epochs: int = 100,
 
     if resume and checkpoint is not None and Path(checkpoint).exists():
         state = load_checkpoint(checkpoint)
-        model.load_state_dict(state["model"])
+        try:
+            model.load_state_dict(state["model"])
+        except RuntimeError as err:
+            raise ValueError(f"checkpoint {checkpoint} was written for another model "
+                             f"({str(err).splitlines()[0]}); delete it or pass another "
+                             f"checkpoint path to start afresh.") from None
         opt.load_state_dict(state["optimizer"])
         if sched is not None and state.get("scheduler") is not None:
             sched.load_state_dict(state["scheduler"])

@@ -155,7 +155,8 @@ def mask_to_index(mask: Tensor) -> Tensor:
 def per_class_split(y: Tensor, num_train_per_class: int = 20, num_val: int = 500,
                     num_test: int = 1000, seed: int = 0) -> tuple[Tensor, Tensor, Tensor]:
     """Planetoid-style random masks: ``num_train_per_class`` nodes of each class for training,
-    then ``num_val`` and ``num_test`` of the rest (fewer if the rest is smaller).
+    then ``num_val`` and ``num_test`` of the rest (fewer if the rest is smaller). A class with
+    fewer than ``num_train_per_class`` nodes is an error.
 
     Returns:
         ``(train_mask, val_mask, test_mask)``, boolean ``(N,)`` each, disjoint.
@@ -165,11 +166,20 @@ def per_class_split(y: Tensor, num_train_per_class: int = 20, num_val: int = 500
         >>> [int(m.sum()) for m in per_class_split(y, 1, num_val=2, num_test=2)]
         [2, 2, 2]
     """
+    from geodl.graph.validation import check_positive_int
+
+    num_train_per_class = check_positive_int(num_train_per_class, "num_train_per_class")
+    num_val = check_positive_int(num_val, "num_val", minimum=0)
+    num_test = check_positive_int(num_test, "num_test", minimum=0)
     y = torch.as_tensor(y).reshape(-1)
     n, g = y.numel(), _generator(seed)
     train = []
     for c in torch.unique(y):
         members = (y == c).nonzero().view(-1)
+        if members.numel() < num_train_per_class:
+            raise ValueError(f"num_train_per_class={num_train_per_class}, but class "
+                             f"{c.item()} has only {members.numel()} node(s); pass "
+                             f"num_train_per_class={members.numel()} or less.")
         train.append(members[torch.randperm(members.numel(), generator=g)[:num_train_per_class]])
     train_mask = index_to_mask(torch.cat(train), n)
     rest = mask_to_index(~train_mask)

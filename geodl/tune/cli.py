@@ -203,6 +203,22 @@ def _summary(rows: list[dict[str, float]], key: str) -> str:
     return f"{statistics.fmean(values):.4f} +- {std:.4f}"
 
 
+def _check_paths(args: argparse.Namespace) -> None:
+    """``--out`` a writable folder; ``--db`` and a file ``--storage`` writable files, not the
+    same file (before any dataset is read or trial run)."""
+    from geodl._paths import check_distinct, check_file_path, check_folder_path
+    from geodl.tune.storage import default_storage_url, storage_file
+
+    check_folder_path(args.out, "--out")
+    if args.retrain_seeds > 0:
+        check_file_path(args.db, "--db")
+    storage = storage_file(args.storage or default_storage_url(args.out, args.jobs))
+    if storage is not None:
+        check_file_path(storage, "--storage", example="optuna.db")
+    check_distinct(**{"--db": args.db if args.retrain_seeds > 0 else None,
+                      "--storage": storage})
+
+
 def _tune(args: argparse.Namespace) -> int:
     import matplotlib
 
@@ -214,14 +230,26 @@ def _tune(args: argparse.Namespace) -> int:
 
     tic = time.perf_counter()
     try:
+        _check_paths(args)
         spec = load_task(args.task, args.data_root)
+        store = None
+        if args.retrain_seeds > 0:  # a foreign, newer or locked --db fails now, not after
+            from geodl.bench.store import ResultStore
+
+            store = ResultStore(args.db)
+            if Path(args.db).exists():  # created only when the first re-trained run is in
+                store.schema_version  # noqa: B018 - opens and checks the file
         study = run_study(spec, args.model, args.trials, storage=args.storage,
                           study_name=args.study_name, jobs=args.jobs, timeout=args.timeout,
                           seed=args.seed, pruner=args.pruner, param_budget=args.param_budget,
                           out_dir=args.out, verbose=True)
-    except (FileNotFoundError, StorageUnreachable, ValueError) as err:
+    except (OSError, StorageUnreachable, ValueError, RuntimeError) as err:
         print(f"geodl tune: error: {err}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("geodl tune: interrupted; completed trials are kept in the storage, and "
+              "re-running the same command resumes the study.", file=sys.stderr)
+        return 130
     counts = {s.name.lower(): len(study.get_trials(deepcopy=False, states=(s,)))
               for s in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)}
     print(f"study {study.study_name!r}: " + ", ".join(f"{n} {k}" for k, n in counts.items())
@@ -235,13 +263,11 @@ def _tune(args: argparse.Namespace) -> int:
     out = Path(args.out) / study.study_name
     for path in save_plots(study, out):
         print(f"  plot: {path}")
-    if args.retrain_seeds > 0:
-        from geodl.bench.store import ResultStore
-
+    if store is not None:
         seeds = range(args.seed + 1, args.seed + 1 + args.retrain_seeds)  # not the study's
         suite = f"tune:{study.study_name}"
         rows = select_best(spec, args.model, study, seeds, top_k=args.top_k,
-                           store=ResultStore(args.db), suite=suite)
+                           store=store, suite=suite)
         print(f"re-trained with seeds {seeds.start}..{seeds.stop - 1} (recorded in {args.db}, "
               f"suite {suite!r}); the best mean val {monitor} is tuned:")
         print(f"  {'config':<12} {'val ' + monitor:>18} {'test ' + monitor:>18}")

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 __all__ = ["StorageUnreachable", "open_storage", "default_storage_url", "storage_kind",
-           "worker_identity", "fail_dead_trials"]
+           "storage_file", "worker_identity", "fail_dead_trials"]
 
 _JOURNAL_SUFFIXES = (".journal", ".log")
 
@@ -80,6 +80,21 @@ def _journal_path(url: str) -> Path:
     return Path(url)
 
 
+def storage_file(url: str) -> Path | None:
+    """The local file an SQLite or journal URL names (``None`` for a server or in-memory).
+
+    >>> storage_file("sqlite:///runs/optuna.db"), storage_file("postgresql://h/db")
+    (PosixPath('runs/optuna.db'), None)
+    """
+    kind = storage_kind(url)
+    if kind == "journal":
+        return _journal_path(url)
+    if kind == "sqlite":
+        db = url.split(":///", 1)[-1]
+        return Path(db) if db and db != ":memory:" and db != url else None
+    return None
+
+
 def _rdb_url(url: str) -> str:
     """Pick the installed PostgreSQL driver: SQLAlchemy 2.1 maps ``postgresql://`` to psycopg 3;
     fall back to psycopg2 when only that one is installed."""
@@ -101,6 +116,27 @@ def _hide_password(url: str) -> str:
         return url
 
 
+def _refuse_results_db(path: Path, url: str) -> None:
+    """Optuna would add its tables to any SQLite file: refuse geodl's results database."""
+    import sqlite3
+
+    if not path.is_file() or path.stat().st_size == 0:
+        return
+    try:
+        con = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
+        try:
+            tables = {r[0] for r in con.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table'")}
+        finally:
+            con.close()
+    except sqlite3.DatabaseError:
+        return  # not readable as SQLite: RDBStorage's own error follows
+    if "runs" in tables and "studies" not in tables:
+        raise ValueError(f"storage={url!r} is a geodl results database (the --db file, table "
+                         f"'runs'), not an Optuna study; Optuna would add its tables to it. "
+                         f"Pass another file, e.g. --storage sqlite:///geodl-tune/optuna.db.")
+
+
 def open_storage(url: str, *, jobs: int = 1, heartbeat_interval: int = 10,
                  grace_period: int | None = None, max_retry: int = 3, connect_timeout: int = 5):
     """The Optuna storage for ``url`` (see the module docstring for the kinds).
@@ -114,16 +150,22 @@ def open_storage(url: str, *, jobs: int = 1, heartbeat_interval: int = 10,
         connect_timeout: seconds to wait for a server before failing.
 
     Raises:
-        ValueError: an unrecognised URL, or SQLite with ``jobs > 1``.
-        StorageUnreachable: the server does not answer or refuses the login.
+        ValueError: an unrecognised URL, SQLite with ``jobs > 1``, or an SQLite file that is a
+            geodl results database.
+        OSError: a file path that is a directory or in a folder that is not writable.
+        StorageUnreachable: the server does not answer or refuses the login, or the SQLite
+            file cannot be opened (locked by another process, not SQLite); the message names
+            the scheme given and advice for it.
     """
     import optuna
+
+    from geodl._paths import check_file_path
 
     kind = storage_kind(url)
     if kind == "journal":
         from optuna.storages.journal import JournalFileBackend, JournalStorage
 
-        path = _journal_path(url)
+        path = check_file_path(_journal_path(url), "storage", example="tune.journal")
         path.parent.mkdir(parents=True, exist_ok=True)
         return JournalStorage(JournalFileBackend(str(path)))
     if kind == "sqlite" and jobs > 1:
@@ -133,6 +175,8 @@ def open_storage(url: str, *, jobs: int = 1, heartbeat_interval: int = 10,
     if kind == "sqlite":
         db = url.split(":///", 1)[-1]
         if db and db != ":memory:":
+            check_file_path(db, "storage", example="optuna.db")
+            _refuse_results_db(Path(db), url)
             Path(db).parent.mkdir(parents=True, exist_ok=True)
     engine_kwargs: dict[str, Any] = {}
     if kind == "rdb":
@@ -153,11 +197,25 @@ def open_storage(url: str, *, jobs: int = 1, heartbeat_interval: int = 10,
                 url, engine_kwargs=engine_kwargs, heartbeat_interval=heartbeat_interval,
                 grace_period=grace_period, heartbeat_stale_trial_callback=retry)
         except Exception as err:  # SQLAlchemy's OperationalError, a missing driver, ...
+            first = str(err).splitlines()[0] if str(err) else ""
+            scheme = url.split(":", 1)[0]
+            if kind == "sqlite" and "locked" in first:
+                advice = ("the file is locked by another process (another geodl tune or bench "
+                          "writing to it); wait for it to finish or pass another file")
+            elif kind == "sqlite":
+                advice = ("check that the path names a file in a folder you can write to and "
+                          "that the file is an SQLite database (an Optuna study's)")
+            elif scheme.startswith("postgres"):
+                advice = ("check that the server runs and that host, port, user, password and "
+                          "database are right (e.g. `pg_isready -h HOST -p PORT`), or omit "
+                          "--storage to use a local SQLite file")
+            else:
+                advice = (f"check that the {scheme} server runs and that the URL's host, port, "
+                          "user, password and database are right, or omit --storage to use a "
+                          "local SQLite file")
             raise StorageUnreachable(
-                f"cannot open storage {_hide_password(url)}: {type(err).__name__}: "
-                f"{str(err).splitlines()[0] if str(err) else ''}. Check that the server runs "
-                "and that host, port, user, password and database are right (e.g. `pg_isready "
-                "-h HOST -p PORT`), or omit --storage to use a local SQLite file.") from err
+                f"cannot open {scheme} storage {_hide_password(url)}: {type(err).__name__}: "
+                f"{first[:200]}. {advice}.") from err
 
 
 def worker_identity() -> dict[str, Any]:

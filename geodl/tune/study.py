@@ -20,6 +20,8 @@ at least the default's on that seed.
 from __future__ import annotations
 
 import os
+import sys
+import time
 import warnings
 from dataclasses import dataclass
 from typing import Literal
@@ -172,10 +174,39 @@ def _finished(study) -> int:
     return len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED)))
 
 
+def _die_with_parent(parent: int) -> None:
+    """End this worker process when ``parent`` (the ``geodl tune`` that spawned it) ends,
+    even by SIGKILL: Linux's parent-death signal, and a watchdog thread that polls the parent
+    id elsewhere. An orphaned worker would go on writing trials, and a re-run would then
+    overshoot ``--trials``."""
+    import signal
+    import threading
+
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        try:
+            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):  # pragma: no cover - no prctl: the watchdog acts
+            pass
+    if os.getppid() != parent:  # the parent died before the signal was armed
+        os._exit(1)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    threading.Thread(target=watch, name="geodl-parent-watch", daemon=True).start()
+
+
 def _optimize(spec, model, trials, url, study_name, worker, jobs, timeout, seed, pruner,
-              param_budget, threads, verbose, remaining=None):
+              param_budget, threads, verbose, remaining=None, parent=None):
     """One worker: open the storage, load the study, run its share of the ``remaining``
-    trials (counted once by the parent, before any worker starts; default: now)."""
+    trials (counted once by the parent, before any worker starts; default: now). A worker
+    spawned by ``parent`` (a pid) dies with it."""
+    if parent is not None:
+        _die_with_parent(parent)
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.INFO if verbose else optuna.logging.WARNING)
@@ -265,7 +296,7 @@ def run_study(task: str | TuneTask, model: str, trials: int, *, storage: str | N
 
     ctx = multiprocessing.get_context("spawn")
     procs = [ctx.Process(target=_optimize, args=(*args, w, jobs, *rest, threads or 1,
-                                                              verbose, remaining))
+                                                              verbose, remaining, os.getpid()))
              for w in range(jobs)]
     for p in procs:
         p.start()
