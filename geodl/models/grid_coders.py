@@ -182,7 +182,8 @@ class GridDecoder(nn.Module):
     def forward(self, z: Tensor, y: Tensor | None = None, *, fast: bool = True) -> Tensor:
         if z.dim() != 2 or z.size(1) != self.in_features:
             raise ValueError(f"z has shape {tuple(z.shape)} but the decoder takes codes of "
-                             f"size in_features={self.in_features}: (B, {self.in_features}).")
+                             f"size in_features={self.in_features} (the latent size): "
+                             f"(B, {self.in_features}).")
         b, (h, w) = z.size(0), self.coarse
         x = self.head(_cat(z, _one_hot(y, self.num_classes, b)))  # (B, h*w*C_0)
         x = x.reshape(b * h * w, -1)  # (B*h*w, C_0): row-major nodes of the coarse grid

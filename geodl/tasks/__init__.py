@@ -36,6 +36,7 @@ from geodl.tasks.generative import (
     corrupt,
     iwae_nll,
     kl_normal,
+    log_likelihood,
     negative_elbo,
     to_unit_images,
 )
@@ -94,6 +95,7 @@ __all__ = [
     "frechet_distance", "gaussian_frechet", "classifier_features", "classifier_accuracy",
     "train_feature_classifier", "psnr",
     "ImageBatches", "to_unit_images", "corrupt", "Reconstruction", "ELBOTask", "kl_normal",
+    "log_likelihood",
     "negative_elbo", "iwae_nll", "AdversarialTask", "gradient_penalty", "gan_losses",
     "wgan_losses",
 ]

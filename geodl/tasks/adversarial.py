@@ -83,10 +83,11 @@ def gradient_penalty(critic: Callable[..., Tensor], real: Tensor, fake: Tensor,
     if eps is None:
         eps = torch.rand(b, device=real.device, dtype=real.dtype)
     eps = eps.view(b, *[1] * (real.dim() - 1))
-    x_hat = (eps * real.detach() + (1 - eps) * fake.detach()).requires_grad_(True)
-    scores = critic(x_hat, y)
-    (grad,) = torch.autograd.grad(scores.sum(), x_hat, create_graph=True)
-    return ((grad.flatten(1).norm(2, dim=1) - 1) ** 2).mean()
+    with torch.enable_grad():  # also under no_grad (a validation pass)
+        x_hat = (eps * real.detach() + (1 - eps) * fake.detach()).requires_grad_(True)
+        scores = critic(x_hat, y)
+        (grad,) = torch.autograd.grad(scores.sum(), x_hat, create_graph=True)
+        return ((grad.flatten(1).norm(2, dim=1) - 1) ** 2).mean()
 
 
 class AdversarialTask(ImageBatches):
@@ -191,6 +192,7 @@ class AdversarialTask(ImageBatches):
     def load_state_dict(self, state: dict[str, int]) -> None:
         self.steps = int(state["steps"])
 
+    @torch.no_grad()
     def evaluate(self, model: nn.Module, split: str) -> dict[str, float]:
         real, labels = self.split(split)
         n = min(self.val_samples, len(real))

@@ -142,6 +142,7 @@ class Reconstruction(ImageBatches):
         x, y = self.batch(idx)
         return self._loss(model(self._input(x), y), x)
 
+    @torch.no_grad()
     def evaluate(self, model: nn.Module, split: str) -> dict[str, float]:
         loss, clean, recon, noisy = 0.0, [], [], []
         for x, y in self.chunks(split):
@@ -240,6 +241,7 @@ class ELBOTask(ImageBatches):
         loss, rec, kl = negative_elbo(model, *self.batch(idx), beta=self.beta)
         return {"loss": loss, "rec": rec.detach(), "kl": kl.detach()}
 
+    @torch.no_grad()
     def evaluate(self, model: nn.Module, split: str) -> dict[str, float]:
         sums, n = {"loss": 0.0, "rec": 0.0, "kl": 0.0, "iwae_nll": 0.0}, 0
         for x, y in self.chunks(split):
