@@ -169,8 +169,9 @@ def train_feature_classifier(images: Tensor, labels: Tensor, *,
     if path is not None and Path(path).exists():
         model.load_state_dict(load_checkpoint(path, map_location=images.device)["model"])
         return model.eval()
-    fit(model, _ImageClassification(images, labels, batch_size), epochs=epochs, lr=lr,
-        seed=seed, progress=progress, restore_best=False)
+    with torch.enable_grad():  # also when called under no_grad (an evaluation)
+        fit(model, _ImageClassification(images, labels, batch_size), epochs=epochs, lr=lr,
+            seed=seed, progress=progress, restore_best=False)
     if path is not None:
         save_checkpoint(path, model, epoch=epochs - 1)
     return model.eval()
