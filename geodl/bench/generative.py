@@ -228,8 +228,8 @@ def generative_step_speed(exp, impl: str, seed: int, config: dict, root=None) ->
 # -- the recipes -----------------------------------------------------------------------------
 DATA = {"train_size": 60_000, "test_size": 10_000, "batch_size": 128, "fd_samples": 10_000,
         "classifier": {"train_size": 60_000, "epochs": 3}, "samples_dir": None}
-QUICK_DATA = {"train_size": 2_000, "test_size": 1_000, "fd_samples": 1_000,
-              "classifier": {"train_size": 5_000, "epochs": 1}}
+QUICK_DATA = {"train_size": 1_000, "test_size": 500, "fd_samples": 500,
+              "classifier": {"train_size": 2_000, "epochs": 1}}
 AE = {**DATA, "model": "ae", "kind": "conv", "latent": 32, "fit": {"epochs": 5, "lr": 1e-3}}
 VAE_DENSE = {**DATA, "model": "vae", "kind": "dense", "latent": 20, "hidden": [400],
              "iwae_k": 50, "iwae_size": 2_000, "fit": {"epochs": 10, "lr": 1e-3}}
@@ -268,7 +268,7 @@ def _speed(model: str, config: dict) -> Experiment:
 _PSNR, _NATS, _FD = ("test_psnr", "dB", True), ("test_loss", "nats", False), \
     ("test_frechet", "", False)
 _Q1 = {"fit": {"epochs": 1}}
-_QV = {"fit": {"epochs": 2}, "iwae_k": 10, "iwae_size": 200}
+_QV = {"fit": {"epochs": 1}, "iwae_k": 10, "iwae_size": 100}
 
 register(Suite("generative", "auto-encoders, VAEs and GANs on Fashion-MNIST (grid graphs) next "
                "to the same networks written with nn.Conv2d / nn.ConvTranspose2d / nn.Linear, "

@@ -30,10 +30,15 @@ def _onehot_cat(h: Tensor, y: Tensor | None, num_classes: int) -> Tensor:
     return torch.cat([h, F.one_hot(y, num_classes).to(h.dtype)], 1)
 
 
+def _like(t: Tensor) -> dict:
+    """Factory keywords that build a layer on ``t``'s device and dtype."""
+    return {"device": t.device, "dtype": t.dtype}
+
+
 def _bn2d(bn: nn.Module) -> nn.Module:
     if not isinstance(bn, nn.BatchNorm1d):
         return nn.Identity()
-    out = nn.BatchNorm2d(bn.num_features, bn.eps, bn.momentum)
+    out = nn.BatchNorm2d(bn.num_features, bn.eps, bn.momentum, **_like(bn.weight))
     out.load_state_dict(bn.state_dict())
     return out
 
@@ -47,14 +52,14 @@ class TorchEncoder(nn.Module):
         self.convs = nn.ModuleList()
         for conv in enc.convs:
             c = nn.Conv2d(conv.in_channels, conv.out_channels, 4, 2, 1,
-                          bias=conv.bias is not None)
+                          bias=conv.bias is not None, **_like(conv.weight))
             c.load_state_dict(conv.state_dict())
             self.convs.append(c)
         self.norms = nn.ModuleList(_bn2d(n) for n in enc.norms)
         c_last = enc.convs[-1].out_channels
         f, n_in = enc.head.weight.shape
         pixels = (n_in - enc.num_classes) // c_last
-        self.head = nn.Linear(n_in, f)
+        self.head = nn.Linear(n_in, f, **_like(enc.head.weight))
         with torch.no_grad():  # geodl's columns are (h, w, c); NCHW flatten is (c, h, w)
             w = enc.head.weight
             body = w[:, :pixels * c_last].reshape(f, pixels, c_last).transpose(1, 2)
@@ -75,7 +80,8 @@ class TorchDecoder(nn.Module):
         super().__init__()
         self.act, self.num_classes, self.coarse = dec.act, dec.num_classes, dec.coarse
         self.c0 = dec.ups[0].in_channels
-        self.head = nn.Linear(dec.head.in_features, dec.head.out_features)
+        self.head = nn.Linear(dec.head.in_features, dec.head.out_features,
+                              **_like(dec.head.weight))
         h, w = dec.coarse
         with torch.no_grad():  # geodl's rows are (h, w, c); the NCHW view wants (c, h, w)
             n_in = dec.head.in_features
@@ -85,7 +91,7 @@ class TorchDecoder(nn.Module):
         self.ups = nn.ModuleList()
         for up in dec.ups:
             t = nn.ConvTranspose2d(up.in_channels, up.out_channels, 4, 2, 1,
-                                   bias=up.bias is not None)
+                                   bias=up.bias is not None, **_like(up.weight))
             t.load_state_dict(up.state_dict())
             self.ups.append(t)
         self.norms = nn.ModuleList(_bn2d(n) for n in dec.norms)
@@ -125,5 +131,5 @@ def torch_twin(model: nn.Module) -> nn.Module:
             continue
         parent_name, _, attr = name.rpartition(".")
         parent = twin.get_submodule(parent_name) if parent_name else twin
-        setattr(parent, attr, make(module))
+        setattr(parent, attr, make(module).train(module.training))
     return twin
