@@ -43,18 +43,22 @@ def _bn2d(bn: nn.Module) -> nn.Module:
     return out
 
 
+def _torch_conv(cls: type[nn.Module], layer: nn.Module) -> nn.Module:
+    """``cls`` (``nn.Conv2d`` or ``nn.ConvTranspose2d``, 4x4, stride 2, padding 1) holding a
+    geodl grid layer's weights (the same layout)."""
+    out = cls(layer.in_channels, layer.out_channels, 4, 2, 1, bias=layer.bias is not None,
+              **_like(layer.weight))
+    out.load_state_dict(layer.state_dict())
+    return out
+
+
 class TorchEncoder(nn.Module):
     """``[nn.Conv2d(4, stride 2, pad 1) -> BatchNorm2d -> act] x L -> flatten -> nn.Linear``."""
 
     def __init__(self, enc: GridEncoder):
         super().__init__()
         self.act, self.num_classes = enc.act, enc.num_classes
-        self.convs = nn.ModuleList()
-        for conv in enc.convs:
-            c = nn.Conv2d(conv.in_channels, conv.out_channels, 4, 2, 1,
-                          bias=conv.bias is not None, **_like(conv.weight))
-            c.load_state_dict(conv.state_dict())
-            self.convs.append(c)
+        self.convs = nn.ModuleList(_torch_conv(nn.Conv2d, conv) for conv in enc.convs)
         self.norms = nn.ModuleList(_bn2d(n) for n in enc.norms)
         c_last = enc.convs[-1].out_channels
         f, n_in = enc.head.weight.shape
@@ -88,12 +92,7 @@ class TorchDecoder(nn.Module):
             self.head.weight.copy_(dec.head.weight.reshape(h * w, self.c0, n_in).transpose(0, 1)
                                    .reshape(-1, n_in))
             self.head.bias.copy_(dec.head.bias.reshape(h * w, self.c0).T.reshape(-1))
-        self.ups = nn.ModuleList()
-        for up in dec.ups:
-            t = nn.ConvTranspose2d(up.in_channels, up.out_channels, 4, 2, 1,
-                                   bias=up.bias is not None, **_like(up.weight))
-            t.load_state_dict(up.state_dict())
-            self.ups.append(t)
+        self.ups = nn.ModuleList(_torch_conv(nn.ConvTranspose2d, up) for up in dec.ups)
         self.norms = nn.ModuleList(_bn2d(n) for n in dec.norms)
 
     def forward(self, z: Tensor, y: Tensor | None = None, *, fast: bool = True) -> Tensor:
