@@ -31,7 +31,6 @@ from geodl.tasks.adversarial import (
 from geodl.tasks.checkpoint import load_checkpoint, save_checkpoint
 from geodl.tasks.clustering import cluster_accuracy, clustering_scores, kmeans, node_clustering
 from geodl.tasks.cv import CVResult, cross_validate
-from geodl.tasks.inductive import InductiveNodeClassification
 from geodl.tasks.generative import (
     ELBOTask,
     ImageBatches,
@@ -51,6 +50,7 @@ from geodl.tasks.image_quality import (
     psnr,
     train_feature_classifier,
 )
+from geodl.tasks.inductive import InductiveNodeClassification
 from geodl.tasks.link import (
     EdgeSplit,
     LinkPrediction,
