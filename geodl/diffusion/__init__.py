@@ -9,6 +9,7 @@
   spherical noise interpolation, for any ``model(x_t, t, labels)``.
 """
 
+from geodl.diffusion.sampling import guided_output, interpolate, sample, slerp
 from geodl.diffusion.scheduler import DDIMScheduler, DDPMScheduler, StepOutput
 from geodl.diffusion.schedules import (
     SCHEDULES,
@@ -23,4 +24,5 @@ from geodl.diffusion.schedules import (
 __all__ = [
     "linear_betas", "scaled_linear_betas", "cosine_betas", "SCHEDULES", "Schedule", "derive",
     "make_schedule", "DDPMScheduler", "DDIMScheduler", "StepOutput",
+    "sample", "guided_output", "slerp", "interpolate",
 ]
