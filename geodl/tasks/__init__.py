@@ -7,6 +7,9 @@
   batched) are the transductive and inductive tasks; :class:`LinkPrediction` trains a graph
   auto-encoder (GAE, or VGAE with its KL term) on an :func:`edge_split`.
 - :func:`cross_validate`: stratified k-fold with an inner validation fold, around :func:`fit`.
+- :mod:`geodl.tasks.image_quality`: :func:`frechet_distance` in the feature space of a geodl
+  CNN (:func:`train_feature_classifier`), :func:`classifier_accuracy` of conditional samples,
+  :func:`psnr`.
 - :func:`node_clustering`: k-means on node embeddings, scored by accuracy (best matching), NMI
   and ARI.
 - :mod:`geodl.tasks.metrics`: accuracy, balanced accuracy, precision, recall, F1, confusion
@@ -17,6 +20,14 @@
 from geodl.tasks.checkpoint import load_checkpoint, save_checkpoint
 from geodl.tasks.clustering import cluster_accuracy, clustering_scores, kmeans, node_clustering
 from geodl.tasks.cv import CVResult, cross_validate
+from geodl.tasks.image_quality import (
+    classifier_accuracy,
+    classifier_features,
+    frechet_distance,
+    gaussian_frechet,
+    psnr,
+    train_feature_classifier,
+)
 from geodl.tasks.link import (
     EdgeSplit,
     LinkPrediction,
@@ -61,4 +72,6 @@ __all__ = [
     "random_split", "stratified_kfold", "scaffold_split", "murcko_scaffold",
     "index_to_mask", "mask_to_index", "per_class_split",
     "mask_tokens", "pad_sequences", "sample_blocks",
+    "frechet_distance", "gaussian_frechet", "classifier_features", "classifier_accuracy",
+    "train_feature_classifier", "psnr",
 ]
