@@ -10,6 +10,8 @@
 - :mod:`geodl.tasks.image_quality`: :func:`frechet_distance` in the feature space of a geodl
   CNN (:func:`train_feature_classifier`), :func:`classifier_accuracy` of conditional samples,
   :func:`psnr`.
+- :class:`DiffusionTask`: the noise-prediction (or v-prediction) loss at uniform timesteps,
+  with an EMA of the weights for sampling; :func:`bucket_losses` per timestep bucket.
 - :func:`node_clustering`: k-means on node embeddings, scored by accuracy (best matching), NMI
   and ARI.
 - :mod:`geodl.tasks.metrics`: accuracy, balanced accuracy, precision, recall, F1, confusion
@@ -20,6 +22,7 @@
 from geodl.tasks.checkpoint import load_checkpoint, save_checkpoint
 from geodl.tasks.clustering import cluster_accuracy, clustering_scores, kmeans, node_clustering
 from geodl.tasks.cv import CVResult, cross_validate
+from geodl.tasks.diffusion import DiffusionTask, bucket_losses, diffusion_loss
 from geodl.tasks.image_quality import (
     classifier_accuracy,
     classifier_features,
@@ -65,6 +68,7 @@ __all__ = [
     "fit", "History", "Task", "NodeClassification", "GraphPrediction",
     "LinkPrediction", "EdgeSplit", "edge_split", "inner_product_decode", "gae_loss",
     "full_gae_loss", "cross_validate", "CVResult",
+    "DiffusionTask", "diffusion_loss", "bucket_losses",
     "kmeans", "cluster_accuracy", "clustering_scores", "node_clustering",
     "save_checkpoint", "load_checkpoint",
     "accuracy", "balanced_accuracy", "precision", "recall", "f1_score", "confusion_matrix",
