@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from geodl.models.denoiser import DenoiserConfig
+from geodl.models.denoiser import DenoiserConfig, build_unet
 
 __all__ = ["TorchDenoiser"]
 
@@ -31,10 +31,14 @@ def _sinusoid(t: Tensor, dim: int, base: float = 10000.0) -> Tensor:
     return pe  # (B, dim) float64; the caller casts
 
 
+def _conv(c_in: int, c_out: int, k: int) -> nn.Conv2d:
+    return nn.Conv2d(c_in, c_out, k, padding=k // 2)
+
+
 class _ResBlock(nn.Module):
     def __init__(self, c_in: int, c_out: int, emb_dim: int, groups: int, dropout: float):
         super().__init__()
-        self.norm1, self.conv1 = nn.GroupNorm(groups, c_in), nn.Conv2d(c_in, c_out, 3, padding=1)
+        self.norm1, self.conv1 = nn.GroupNorm(groups, c_in), _conv(c_in, c_out, 3)
         self.emb = nn.Linear(emb_dim, c_out)
         self.norm2 = nn.GroupNorm(groups, c_out)
         self.conv2 = nn.Conv2d(c_out, c_out, 3, padding=1)
@@ -65,35 +69,8 @@ class TorchDenoiser(nn.Module):
 
     def __init__(self, config: DenoiserConfig):
         super().__init__()
-        self.config = c = config
-        ch, emb = c.channels, 4 * c.channels[0]
-        self.time_mlp = nn.Sequential(nn.Linear(ch[0], emb), nn.SiLU(), nn.Linear(emb, emb))
-        self.label_emb = None if c.num_classes is None else nn.Embedding(c.num_classes + 1, emb)
-        self.conv_in = nn.Conv2d(c.in_channels, ch[0], 3, padding=1)
-        self.down, self.down_attn = nn.ModuleList(), nn.ModuleList()
-        width, skips = ch[0], []
-        for level, w in enumerate(ch):
-            for _ in range(c.blocks):
-                self.down.append(_ResBlock(width, w, emb, c.groups, c.dropout))
-                self.down_attn.append(_Attention(w, c.num_heads, c.groups)
-                                      if level in c.attention_levels else nn.Identity())
-                width = w
-            skips.append(width)
-        self.mid1 = _ResBlock(width, width, emb, c.groups, c.dropout)
-        self.mid_attn = _Attention(width, c.num_heads, c.groups)
-        self.mid2 = _ResBlock(width, width, emb, c.groups, c.dropout)
-        self.up, self.up_attn, self.up_conv = nn.ModuleList(), nn.ModuleList(), nn.ModuleList()
-        for level in reversed(range(len(ch))):
-            for i in range(c.blocks):
-                self.up.append(_ResBlock(width + (skips[level] if i == 0 else 0), ch[level],
-                                         emb, c.groups, c.dropout))
-                self.up_attn.append(_Attention(ch[level], c.num_heads, c.groups)
-                                    if level in c.attention_levels else nn.Identity())
-                width = ch[level]
-            if level > 0:
-                self.up_conv.append(nn.Conv2d(width, width, 3, padding=1))
-        self.norm_out = nn.GroupNorm(c.groups, width)
-        self.conv_out = nn.Conv2d(width, c.out_channels or c.in_channels, 3, padding=1)
+        self.config = config
+        build_unet(self, config, _ResBlock, _Attention, _conv)  # geodl's layout, torch layers
 
     def forward(self, x: Tensor, t: Tensor | int, labels: Tensor | None = None) -> Tensor:
         c = self.config

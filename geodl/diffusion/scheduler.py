@@ -156,6 +156,13 @@ class DDPMScheduler:
                              f"outside [0, {self.num_train_timesteps}).")
         return t.expand(x.size(0)) if t.numel() == 1 else t
 
+    def _check_noise(self, x0: Tensor, noise: Tensor, t) -> Tensor:
+        """``t`` as ``(B,)`` after checking that ``noise`` has the shape of ``x0``."""
+        if not isinstance(noise, Tensor) or noise.shape != x0.shape:
+            raise ValueError(f"noise must have the shape of x0 {tuple(x0.shape)}, got "
+                             f"{tuple(getattr(noise, 'shape', ()))}.")
+        return self._check_batch_t(t, x0)
+
     def _coefficients(self, t: int, prev: int) -> tuple[Tensor, Tensor]:
         """:math:`\\bar\\alpha_t` and :math:`\\bar\\alpha_{t'}` (``1`` after the last step)."""
         abar = self.schedule.alphas_cumprod
@@ -165,10 +172,7 @@ class DDPMScheduler:
     def add_noise(self, x0: Tensor, noise: Tensor, t) -> Tensor:
         r""":math:`x_t = \sqrt{\bar\alpha_t} x_0 + \sqrt{1 - \bar\alpha_t} \epsilon`, a
         timestep per sample."""
-        if not isinstance(noise, Tensor) or noise.shape != x0.shape:
-            raise ValueError(f"noise must have the shape of x0 {tuple(x0.shape)}, got "
-                             f"{tuple(getattr(noise, 'shape', ()))}.")
-        t = self._check_batch_t(t, x0)
+        t = self._check_noise(x0, noise, t)
         s = self.schedule
         return (_per_sample(s.sqrt_alphas_cumprod, t, x0) * x0
                 + _per_sample(s.sqrt_one_minus_alphas_cumprod, t, x0) * noise)
@@ -176,10 +180,7 @@ class DDPMScheduler:
     def velocity(self, x0: Tensor, noise: Tensor, t) -> Tensor:
         r"""The v-prediction target :math:`v = \sqrt{\bar\alpha_t}\epsilon - \sqrt{1 -
         \bar\alpha_t} x_0`."""
-        if not isinstance(noise, Tensor) or noise.shape != x0.shape:
-            raise ValueError(f"noise must have the shape of x0 {tuple(x0.shape)}, got "
-                             f"{tuple(getattr(noise, 'shape', ()))}.")
-        t = self._check_batch_t(t, x0)
+        t = self._check_noise(x0, noise, t)
         s = self.schedule
         return (_per_sample(s.sqrt_alphas_cumprod, t, x0) * noise
                 - _per_sample(s.sqrt_one_minus_alphas_cumprod, t, x0) * x0)

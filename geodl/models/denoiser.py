@@ -44,7 +44,7 @@ from geodl.nn.grid_conv import GridConv
 from geodl.nn.grid_pool import GridPool, GridUpsample
 from geodl.nn.positional import SinusoidalPE
 
-__all__ = ["DenoiserConfig", "Denoiser"]
+__all__ = ["DenoiserConfig", "Denoiser", "build_unet"]
 
 
 @dataclass
@@ -94,6 +94,41 @@ class DenoiserConfig:
                              f"outside [0, {len(self.channels)}).")
         if not 0.0 <= self.label_dropout < 1.0:
             raise ValueError(f"label_dropout={self.label_dropout} must lie in [0, 1).")
+
+
+def build_unet(net: nn.Module, c: DenoiserConfig, res_block, attention, conv) -> None:
+    """Give ``net`` the U-Net's modules, built by the factories ``res_block(c_in, c_out,
+    emb_dim, groups, dropout)``, ``attention(channels, heads, groups)`` and ``conv(c_in, c_out,
+    k)``: the one place that says which block has which width (geodl's layers here, the
+    plain-torch twin's in :mod:`geodl.bench.denoiser_twin`, so their state dicts agree)."""
+    ch, emb = c.channels, 4 * c.channels[0]
+    net.time_mlp = nn.Sequential(nn.Linear(ch[0], emb), nn.SiLU(), nn.Linear(emb, emb))
+    net.label_emb = None if c.num_classes is None else nn.Embedding(c.num_classes + 1, emb)
+    net.conv_in = conv(c.in_channels, ch[0], 3)
+    net.down, net.down_attn = nn.ModuleList(), nn.ModuleList()
+    width, skips = ch[0], []
+    for level, w in enumerate(ch):
+        for _ in range(c.blocks):
+            net.down.append(res_block(width, w, emb, c.groups, c.dropout))
+            net.down_attn.append(attention(w, c.num_heads, c.groups)
+                                 if level in c.attention_levels else nn.Identity())
+            width = w
+        skips.append(width)
+    net.mid1 = res_block(width, width, emb, c.groups, c.dropout)
+    net.mid_attn = attention(width, c.num_heads, c.groups)
+    net.mid2 = res_block(width, width, emb, c.groups, c.dropout)
+    net.up, net.up_attn, net.up_conv = nn.ModuleList(), nn.ModuleList(), nn.ModuleList()
+    for level in reversed(range(len(ch))):
+        for i in range(c.blocks):
+            net.up.append(res_block(width + (skips[level] if i == 0 else 0), ch[level], emb,
+                                    c.groups, c.dropout))
+            net.up_attn.append(attention(ch[level], c.num_heads, c.groups)
+                               if level in c.attention_levels else nn.Identity())
+            width = ch[level]
+        if level > 0:
+            net.up_conv.append(conv(width, width, 3))
+    net.norm_out = nn.GroupNorm(c.groups, width)
+    net.conv_out = conv(width, c.out_channels or c.in_channels, 3)
 
 
 def _group_norm(norm: nn.GroupNorm, x: Tensor, s, fast: bool) -> Tensor:
@@ -157,37 +192,10 @@ class Denoiser(nn.Module):
 
     def __init__(self, config: DenoiserConfig):
         super().__init__()
-        self.config = c = config
-        ch, emb = c.channels, 4 * c.channels[0]
-        self.time_pe = SinusoidalPE(ch[0], c.num_timesteps)
-        self.time_mlp = nn.Sequential(nn.Linear(ch[0], emb), nn.SiLU(), nn.Linear(emb, emb))
-        self.label_emb = None if c.num_classes is None else nn.Embedding(c.num_classes + 1, emb)
-        self.conv_in = GridConv(c.in_channels, ch[0], 3)
-        self.down, self.down_attn = nn.ModuleList(), nn.ModuleList()
-        width, skips = ch[0], []
-        for level, w in enumerate(ch):
-            for _ in range(c.blocks):
-                self.down.append(_ResBlock(width, w, emb, c.groups, c.dropout))
-                self.down_attn.append(_Attention(w, c.num_heads, c.groups)
-                                      if level in c.attention_levels else nn.Identity())
-                width = w
-            skips.append(width)
+        self.config = config
+        self.time_pe = SinusoidalPE(config.channels[0], config.num_timesteps)
+        build_unet(self, config, _ResBlock, _Attention, GridConv)
         self.pool, self.upsample = GridPool(2, aggregate="mean"), GridUpsample(2)
-        self.mid1 = _ResBlock(width, width, emb, c.groups, c.dropout)
-        self.mid_attn = _Attention(width, c.num_heads, c.groups)
-        self.mid2 = _ResBlock(width, width, emb, c.groups, c.dropout)
-        self.up, self.up_attn, self.up_conv = nn.ModuleList(), nn.ModuleList(), nn.ModuleList()
-        for level in reversed(range(len(ch))):
-            for i in range(c.blocks):
-                self.up.append(_ResBlock(width + (skips[level] if i == 0 else 0), ch[level],
-                                         emb, c.groups, c.dropout))
-                self.up_attn.append(_Attention(ch[level], c.num_heads, c.groups)
-                                    if level in c.attention_levels else nn.Identity())
-                width = ch[level]
-            if level > 0:
-                self.up_conv.append(GridConv(width, width, 3))
-        self.norm_out = nn.GroupNorm(c.groups, width)
-        self.conv_out = GridConv(width, c.out_channels or c.in_channels, 3)
 
     def embed(self, t: Tensor, labels: Tensor | None) -> Tensor:
         """The conditioning vector ``e`` ``(B, 4 * channels[0])``; labels replaced by the null
