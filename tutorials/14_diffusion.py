@@ -53,7 +53,8 @@ from geodl.viz.images import save_image_grid, save_interpolation_strip  # noqa: 
 
 FULL = os.environ.get("GEODL_TUTORIAL_FULL") == "1"
 torch.manual_seed(0)
-torch.set_num_threads(min(2, torch.get_num_threads()))
+if not FULL:  # the short form runs beside other jobs (the test suite): one thread, no contention
+    torch.set_num_threads(1)
 
 # %% [markdown]
 # ## Data: Fashion-MNIST in [-1, 1], padded to 32 x 32

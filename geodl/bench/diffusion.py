@@ -41,10 +41,10 @@ DIFFUSION = {
     "guidance": 3.0, "classifier": {"train_size": 60_000, "epochs": 3},
     "images": "geodl-bench/diffusion",
 }
-QUICK = {"train_size": 1024, "test_size": 200, "channels": [16, 32, 32],
+QUICK = {"train_size": 1024, "test_size": 100, "channels": [16, 32, 32],
          "peer_channels": [16, 32, 24], "batch_size": 64, "epochs": 2, "ema_decay": 0.9,
-         "samples": 100, "ddim_steps": 20, "ddpm_samples": 0,
-         "classifier": {"train_size": 5_000, "epochs": 1}}
+         "samples": 60, "ddim_steps": 10, "ddpm_samples": 0,
+         "classifier": {"train_size": 3_000, "epochs": 1}}
 _NET = ("channels", "peer_channels", "attention_levels", "groups", "heads", "label_dropout",
         "timesteps", "schedule")
 SPEED = {**{k: DIFFUSION[k] for k in _NET}, "batch": 64, "ddim_steps": 10, "repeats": 5}
