@@ -3,7 +3,8 @@
 - Graphs: :class:`GCN`, :class:`GIN` and :class:`GAT` share one loop and one config,
   :class:`GNNConfig`; :class:`MPNN` (edge, node and global updates), :class:`GPS` (graph
   transformer); :class:`GAE` / :class:`VGAE` (link prediction).
-- Images (grid graphs): :class:`CNN`, :class:`UNet`; :func:`from_images` / :func:`to_images`.
+- Images (grid graphs): :class:`CNN`, :class:`UNet`, the diffusion :class:`Denoiser`;
+  :func:`from_images` / :func:`to_images`.
 - Sequences (path graphs): :class:`SequenceTagger`, :class:`SequenceClassifier`,
   :class:`SequenceGenerator`, :class:`Seq2Seq`, :class:`Forecaster`.
 - Complete graphs (attention): :class:`GPT`, :class:`BERT`, :class:`ViT` (its patches are the
@@ -17,6 +18,7 @@
 from geodl.models.ae import Autoencoder
 from geodl.models.autoencoder import GAE, VGAE
 from geodl.models.cnn import CNN, CNNConfig, UNet, from_images, to_images
+from geodl.models.denoiser import Denoiser, DenoiserConfig
 from geodl.models.gan import GAN, Critic, Generator
 from geodl.models.gnn import GAT, GCN, GIN, GNNConfig, count_parameters
 from geodl.models.gps import GPS, GPSConfig, add_positional_encoding
@@ -46,7 +48,7 @@ from geodl.models.vae import VAE
 __all__ = [
     "GNNConfig", "GCN", "GIN", "GAT", "count_parameters",
     "MPNNConfig", "MPNN", "GPSConfig", "GPS", "add_positional_encoding", "GAE", "VGAE",
-    "CNNConfig", "CNN", "UNet", "from_images", "to_images",
+    "CNNConfig", "CNN", "UNet", "from_images", "to_images", "DenoiserConfig", "Denoiser",
     "RNNConfig", "SequenceTagger", "SequenceClassifier", "SequenceGenerator", "Seq2Seq",
     "Forecaster",
     "GPTConfig", "GPT", "BertConfig", "BERT", "ViTConfig", "ViT", "TransformerConfig",

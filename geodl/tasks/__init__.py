@@ -15,6 +15,8 @@
 - Generative: :class:`Reconstruction` (AE, denoising AE with :func:`corrupt`),
   :class:`ELBOTask` (VAE, ``beta``, :func:`iwae_nll`), :class:`AdversarialTask` (GAN, WGAN,
   WGAN-GP with ``n_critic``, :func:`gradient_penalty`), trained by manual optimisation.
+- :class:`DiffusionTask`: the noise-prediction (or v-prediction) loss at uniform timesteps,
+  with an EMA of the weights for sampling; :func:`bucket_losses` per timestep bucket.
 - :func:`node_clustering`: k-means on node embeddings, scored by accuracy (best matching), NMI
   and ARI.
 - :mod:`geodl.tasks.metrics`: accuracy, balanced accuracy, precision, recall, F1, confusion
@@ -31,6 +33,7 @@ from geodl.tasks.adversarial import (
 from geodl.tasks.checkpoint import load_checkpoint, save_checkpoint
 from geodl.tasks.clustering import cluster_accuracy, clustering_scores, kmeans, node_clustering
 from geodl.tasks.cv import CVResult, cross_validate
+from geodl.tasks.diffusion import DiffusionTask, bucket_losses, diffusion_loss
 from geodl.tasks.generative import (
     ELBOTask,
     ImageBatches,
@@ -90,6 +93,7 @@ __all__ = [
     "InductiveNodeClassification", "TensorClassification",
     "LinkPrediction", "EdgeSplit", "edge_split", "inner_product_decode", "gae_loss",
     "full_gae_loss", "cross_validate", "CVResult",
+    "DiffusionTask", "diffusion_loss", "bucket_losses",
     "kmeans", "cluster_accuracy", "clustering_scores", "node_clustering",
     "save_checkpoint", "load_checkpoint",
     "accuracy", "balanced_accuracy", "precision", "recall", "f1_score", "confusion_matrix",
