@@ -68,7 +68,8 @@ def random_walk(edge_index: Tensor, num_nodes: int, start: Tensor, walk_length: 
         ``(W, walk_length + 1)`` node ids, column 0 = ``start``.
 
     >>> ring = torch.tensor([[0, 1, 2, 1, 2, 0], [1, 2, 0, 0, 1, 2]])
-    >>> walks = random_walk(ring, 3, torch.tensor([0, 1]), 4, generator=torch.Generator().manual_seed(0))
+    >>> gen = torch.Generator().manual_seed(0)
+    >>> walks = random_walk(ring, 3, torch.tensor([0, 1]), 4, generator=gen)
     >>> walks.shape, bool(((walks[:, 1:] - walks[:, :-1]) % 3 != 0).all())
     (torch.Size([2, 5]), True)
     """

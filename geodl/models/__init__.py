@@ -1,18 +1,19 @@
 """Models: compositions of :mod:`geodl.nn` layers.
 
-- Graphs: :class:`GCN`, :class:`GIN` and :class:`GAT` share one loop and one config,
-  :class:`GNNConfig`; :class:`MPNN` (edge, node and global updates), :class:`GPS` (graph
-  transformer); :class:`GAE` / :class:`VGAE` (link prediction).
+- Graphs: :class:`GCN`, :class:`GIN`, :class:`GAT` and :class:`GraphSAGE` share one loop
+  and one config, :class:`GNNConfig`; :class:`MPNN` (edge, node and global updates),
+  :class:`GPS` (graph transformer); :class:`GAE` / :class:`VGAE` (link prediction).
 - Images (grid graphs): :class:`CNN`, :class:`UNet`; :func:`from_images` / :func:`to_images`.
 - Sequences (path graphs): :class:`SequenceTagger`, :class:`SequenceClassifier`,
   :class:`SequenceGenerator`, :class:`Seq2Seq`, :class:`Forecaster`.
+- Path graphs of tokens or random walks: :class:`SkipGram` (word2vec, node2vec).
 - Complete graphs (attention): :class:`GPT`, :class:`BERT`, :class:`ViT` (its patches are the
   nodes of a grid graph) and the encoder-decoder :class:`Transformer`.
 """
 
 from geodl.models.autoencoder import GAE, VGAE
 from geodl.models.cnn import CNN, CNNConfig, UNet, from_images, to_images
-from geodl.models.gnn import GAT, GCN, GIN, GNNConfig, count_parameters
+from geodl.models.gnn import GAT, GCN, GIN, GNNConfig, GraphSAGE, count_parameters
 from geodl.models.gps import GPS, GPSConfig, add_positional_encoding
 from geodl.models.mpnn import MPNN, MPNNConfig
 from geodl.models.rnn import (
@@ -23,6 +24,7 @@ from geodl.models.rnn import (
     SequenceGenerator,
     SequenceTagger,
 )
+from geodl.models.skipgram import SkipGram
 from geodl.models.transformer import (
     BERT,
     GPT,
@@ -35,7 +37,7 @@ from geodl.models.transformer import (
 )
 
 __all__ = [
-    "GNNConfig", "GCN", "GIN", "GAT", "count_parameters",
+    "GNNConfig", "GCN", "GIN", "GAT", "GraphSAGE", "count_parameters", "SkipGram",
     "MPNNConfig", "MPNN", "GPSConfig", "GPS", "add_positional_encoding", "GAE", "VGAE",
     "CNNConfig", "CNN", "UNet", "from_images", "to_images",
     "RNNConfig", "SequenceTagger", "SequenceClassifier", "SequenceGenerator", "Seq2Seq",

@@ -7,6 +7,8 @@
   batched) are the transductive and inductive tasks; :class:`LinkPrediction` trains a graph
   auto-encoder (GAE, or VGAE with its KL term) on an :func:`edge_split`.
 - :func:`cross_validate`: stratified k-fold with an inner validation fold, around :func:`fit`.
+- :class:`SkipGramTask`: skip-gram with negative sampling on texts or random walks
+  (word2vec, DeepWalk, node2vec).
 - :func:`node_clustering`: k-means on node embeddings, scored by accuracy (best matching), NMI
   and ARI.
 - :mod:`geodl.tasks.metrics`: accuracy, balanced accuracy, precision, recall, F1, confusion
@@ -38,6 +40,7 @@ from geodl.tasks.metrics import (
     rmse,
     roc_auc,
 )
+from geodl.tasks.skipgram import SkipGramTask, noise_distribution, sgns_loss, skipgram_pairs
 from geodl.tasks.splits import (
     index_to_mask,
     mask_to_index,
@@ -61,4 +64,5 @@ __all__ = [
     "random_split", "stratified_kfold", "scaffold_split", "murcko_scaffold",
     "index_to_mask", "mask_to_index", "per_class_split",
     "mask_tokens", "pad_sequences", "sample_blocks",
+    "SkipGramTask", "skipgram_pairs", "sgns_loss", "noise_distribution",
 ]
