@@ -9,12 +9,20 @@
 - Path graphs of tokens or random walks: :class:`SkipGram` (word2vec, node2vec).
 - Complete graphs (attention): :class:`GPT`, :class:`BERT`, :class:`ViT` (its patches are the
   nodes of a grid graph) and the encoder-decoder :class:`Transformer`.
+- Generative (grid graphs or MLPs): :class:`Autoencoder`, :class:`VAE` (conditional with
+  ``num_classes``), the DCGAN-style :class:`Generator` / :class:`Critic` in a :class:`GAN`,
+  built from :class:`GridEncoder` / :class:`GridDecoder` / :class:`MLP`;
+  :func:`interpolate_latents` (linear, spherical).
 """
 
+from geodl.models.ae import Autoencoder
 from geodl.models.autoencoder import GAE, VGAE
 from geodl.models.cnn import CNN, CNNConfig, UNet, from_images, to_images
+from geodl.models.gan import GAN, Critic, Generator
 from geodl.models.gnn import GAT, GCN, GIN, GNNConfig, GraphSAGE, count_parameters
 from geodl.models.gps import GPS, GPSConfig, add_positional_encoding
+from geodl.models.grid_coders import MLP, GridDecoder, GridEncoder
+from geodl.models.latent import interpolate_latents
 from geodl.models.mpnn import MPNN, MPNNConfig
 from geodl.models.rnn import (
     Forecaster,
@@ -35,6 +43,7 @@ from geodl.models.transformer import (
     ViT,
     ViTConfig,
 )
+from geodl.models.vae import VAE
 
 __all__ = [
     "GNNConfig", "GCN", "GIN", "GAT", "GraphSAGE", "count_parameters", "SkipGram",
@@ -44,4 +53,6 @@ __all__ = [
     "Forecaster",
     "GPTConfig", "GPT", "BertConfig", "BERT", "ViTConfig", "ViT", "TransformerConfig",
     "Transformer",
+    "Autoencoder", "VAE", "Generator", "Critic", "GAN", "GridEncoder", "GridDecoder", "MLP",
+    "interpolate_latents",
 ]

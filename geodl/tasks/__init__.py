@@ -9,6 +9,12 @@
 - :func:`cross_validate`: stratified k-fold with an inner validation fold, around :func:`fit`.
 - :class:`SkipGramTask`: skip-gram with negative sampling on texts or random walks
   (word2vec, DeepWalk, node2vec).
+- :mod:`geodl.tasks.image_quality`: :func:`frechet_distance` in the feature space of a geodl
+  CNN (:func:`train_feature_classifier`), :func:`classifier_accuracy` of conditional samples,
+  :func:`psnr`.
+- Generative: :class:`Reconstruction` (AE, denoising AE with :func:`corrupt`),
+  :class:`ELBOTask` (VAE, ``beta``, :func:`iwae_nll`), :class:`AdversarialTask` (GAN, WGAN,
+  WGAN-GP with ``n_critic``, :func:`gradient_penalty`), trained by manual optimisation.
 - :func:`node_clustering`: k-means on node embeddings, scored by accuracy (best matching), NMI
   and ARI.
 - :mod:`geodl.tasks.metrics`: accuracy, balanced accuracy, precision, recall, F1, confusion
@@ -16,9 +22,34 @@
 - :mod:`geodl.tasks.splits`: random, stratified k-fold, Bemis-Murcko scaffold, Planetoid masks.
 """
 
+from geodl.tasks.adversarial import (
+    AdversarialTask,
+    gan_losses,
+    gradient_penalty,
+    wgan_losses,
+)
 from geodl.tasks.checkpoint import load_checkpoint, save_checkpoint
 from geodl.tasks.clustering import cluster_accuracy, clustering_scores, kmeans, node_clustering
 from geodl.tasks.cv import CVResult, cross_validate
+from geodl.tasks.generative import (
+    ELBOTask,
+    ImageBatches,
+    Reconstruction,
+    corrupt,
+    iwae_nll,
+    kl_normal,
+    log_likelihood,
+    negative_elbo,
+    to_unit_images,
+)
+from geodl.tasks.image_quality import (
+    classifier_accuracy,
+    classifier_features,
+    frechet_distance,
+    gaussian_frechet,
+    psnr,
+    train_feature_classifier,
+)
 from geodl.tasks.link import (
     EdgeSplit,
     LinkPrediction,
@@ -65,4 +96,10 @@ __all__ = [
     "index_to_mask", "mask_to_index", "per_class_split",
     "mask_tokens", "pad_sequences", "sample_blocks",
     "SkipGramTask", "skipgram_pairs", "sgns_loss", "noise_distribution",
+    "frechet_distance", "gaussian_frechet", "classifier_features", "classifier_accuracy",
+    "train_feature_classifier", "psnr",
+    "ImageBatches", "to_unit_images", "corrupt", "Reconstruction", "ELBOTask", "kl_normal",
+    "log_likelihood",
+    "negative_elbo", "iwae_nll", "AdversarialTask", "gradient_penalty", "gan_losses",
+    "wgan_losses",
 ]

@@ -5,6 +5,14 @@ Per epoch: seed the RNGs with ``(seed, epoch)``; train on ``task.train_batches()
 best weights by the monitored validation metric; stop after ``patience`` epochs without
 improvement; optionally write a checkpoint. Seeding per epoch makes a run resumed from a
 checkpoint follow exactly the same path as an uninterrupted one.
+
+Several networks with their own optimizers (a GAN's generator and critic) use the same loop
+with *manual optimisation*, as in PyTorch Lightning: a task that defines
+``configure_optimizers(model) -> dict[str, Optimizer]`` gets ``train_step(model, batch,
+optimizers)`` calls and performs its own ``zero_grad`` / ``backward`` / ``step`` (e.g. one
+critic update per batch and a generator update every ``n_critic`` batches). Everything else is
+shared: seeding, history, callbacks, schedules (one per optimizer) and checkpoints, which then
+hold every optimizer and the task's own ``state_dict()`` (a step counter, EMA weights).
 """
 
 from __future__ import annotations
@@ -20,7 +28,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import torch
-from torch import nn
+from torch import Tensor, nn
 
 from geodl.tasks.checkpoint import load_checkpoint, save_checkpoint
 from geodl.tasks.tasks import Task
@@ -34,6 +42,8 @@ class History:
 
     Attributes:
         train_loss: mean training loss of each epoch (batches weighted equally).
+        train: other per-epoch means a task's ``train_step`` reports in a dict (e.g. a GAN's
+            ``"g_loss"``), averaged over the batches that report them.
         val: validation metric name -> per-epoch values (empty without a validation split).
         lr: learning rate used in each epoch.
         time: seconds each epoch took (the only field that differs between equal runs).
@@ -43,6 +53,7 @@ class History:
     """
 
     train_loss: list[float] = field(default_factory=list)
+    train: dict[str, list[float]] = field(default_factory=dict)
     val: dict[str, list[float]] = field(default_factory=dict)
     lr: list[float] = field(default_factory=list)
     time: list[float] = field(default_factory=list)
@@ -129,6 +140,58 @@ def _scheduler(name: str | None, optimizer, epochs: int, mode: str, options: dic
     raise ValueError(f"lr_schedule={name!r}; choose None, 'plateau' or 'cosine'.")
 
 
+def _is_manual(task) -> bool:
+    """Whether ``task`` optimises by hand (declares ``configure_optimizers``)."""
+    return callable(getattr(task, "configure_optimizers", None))
+
+
+def _task_optimizers(task, model: nn.Module, optimizer) -> dict[str, torch.optim.Optimizer]:
+    """A manual task's optimizers, checked: a non-empty dict of name -> ``Optimizer``."""
+    if isinstance(optimizer, torch.optim.Optimizer):
+        raise ValueError(f"optimizer={type(optimizer).__name__}(...) was passed, but "
+                         f"{type(task).__name__} builds its own in configure_optimizers(); "
+                         "set the learning rates on the task instead.")
+    opts = task.configure_optimizers(model)
+    if (not isinstance(opts, dict) or not opts
+            or not all(isinstance(o, torch.optim.Optimizer) for o in opts.values())):
+        raise TypeError(f"{type(task).__name__}.configure_optimizers() returned {opts!r}; "
+                        "return a non-empty dict of name -> torch.optim.Optimizer.")
+    return opts
+
+
+def _step_losses(out: Tensor | dict[str, Any]) -> dict[str, float]:
+    """``train_step``'s scalar loss, or its dict of named scalars (``"loss"`` required)."""
+    if not isinstance(out, dict):
+        return {"loss": float(out.detach())}
+    if "loss" not in out:
+        raise KeyError(f"train_step returned the keys {sorted(out)}; include 'loss', the "
+                       "value fit records as train_loss.")
+    return {k: float(v.detach() if isinstance(v, Tensor) else v) for k, v in out.items()}
+
+
+def _schedule_state(opts: dict, scheds: dict, manual: bool) -> dict[str, Any]:
+    """Checkpoint entries beside ``"optimizer"``: the schedule, or every optimizer's state."""
+    def sd(obj):
+        return obj.state_dict() if obj is not None else None
+
+    if not manual:  # one optimizer: the original "optimizer" / "scheduler" keys
+        return {"scheduler": sd(scheds["model"])}
+    return {"optimizers": {k: sd(o) for k, o in opts.items()},
+            "schedulers": {k: sd(s) for k, s in scheds.items()}}
+
+
+def _load_optim_state(state: dict, opts: dict, scheds: dict, manual: bool) -> None:
+    saved_o = state["optimizers"] if manual else {"model": state["optimizer"]}
+    saved_s = state.get("schedulers") if manual else {"model": state.get("scheduler")}
+    if set(saved_o) != set(opts):
+        raise ValueError(f"the checkpoint holds optimizers {sorted(saved_o)} but the task has "
+                         f"{sorted(opts)}; resume with the task that wrote it.")
+    for name, opt in opts.items():
+        opt.load_state_dict(saved_o[name])
+        if scheds[name] is not None and (saved_s or {}).get(name) is not None:
+            scheds[name].load_state_dict(saved_s[name])
+
+
 def fit(model: nn.Module, task: Task, *, epochs: int = 100,
         optimizer: Literal["adam", "adamw", "sgd"] | torch.optim.Optimizer = "adam",
         lr: float = 0.01, weight_decay: float = 0.0,
@@ -142,13 +205,22 @@ def fit(model: nn.Module, task: Task, *, epochs: int = 100,
         callback: Callable[[int, History], bool | None] | None = None) -> History:
     """Train ``model`` on ``task`` and return its :class:`History`.
 
+    A task either returns a loss from ``train_step(model, batch)`` and ``fit`` steps one
+    optimizer, or declares ``configure_optimizers(model) -> dict[str, Optimizer]`` and then
+    ``train_step(model, batch, optimizers)`` does its own updates (manual optimisation, e.g. a GAN's
+    critic and generator steps). Either ``train_step`` may return a dict of named scalars
+    with a ``"loss"`` key instead of one loss; the other keys go to ``history.train``. A task
+    with ``state_dict()`` / ``load_state_dict()`` has that state checkpointed and resumed too.
+
     Args:
-        model: the network; trained in place.
+        model: the network (for several networks, one module holding them); trained in place.
         task: a :class:`~geodl.tasks.Task` (e.g. :class:`~geodl.tasks.NodeClassification`,
             :class:`~geodl.tasks.GraphPrediction`).
         epochs: the most epochs to run (counted from 0, including resumed ones).
-        optimizer: ``"adam"``, ``"adamw"``, ``"sgd"`` (momentum 0.9), or a built optimizer.
-        lr, weight_decay: for a named optimizer.
+        optimizer: ``"adam"``, ``"adamw"``, ``"sgd"`` (momentum 0.9), or a built optimizer;
+            unused by a task with ``configure_optimizers`` (passing a built one is an error).
+        lr, weight_decay: for a named optimizer. ``history.lr`` records the first
+            optimizer's rate.
         monitor, mode: the validation metric (a key of ``task.evaluate``) and ``"min"`` /
             ``"max"``; default ``task.monitor`` / ``task.mode``. ``mode`` is inferred for
             ``loss``, ``mae``, ``rmse`` (min) and ``acc``, ``f1``, ``auc``, ``ap`` (max).
@@ -156,14 +228,14 @@ def fit(model: nn.Module, task: Task, *, epochs: int = 100,
         patience: stop after this many epochs without improvement; ``None`` never stops.
         restore_best: load the best epoch's weights at the end.
         lr_schedule: ``None``, ``"plateau"`` (``ReduceLROnPlateau`` on the monitored metric,
-            factor 0.5, patience 10) or ``"cosine"`` (``CosineAnnealingLR``, ``T_max=epochs``);
-            ``schedule_options`` override those keyword arguments.
+            factor 0.5, patience 10) or ``"cosine"`` (``CosineAnnealingLR``, ``T_max=epochs``),
+            one per optimizer; ``schedule_options`` override those keyword arguments.
         seed: torch, Python's ``random`` and NumPy are seeded with ``seed`` and the epoch at the
             start of every epoch, so the same seed gives the same numbers on CPU (dropout,
             shuffling, negative sampling) and resumed runs match.
         progress: show a tqdm bar with the live loss and validation metrics.
-        checkpoint: file to save model, optimizer, schedule, best weights and history to every
-            ``checkpoint_every`` epochs and at the end (atomically).
+        checkpoint: file to save model, optimizer(s), schedule(s), task state, best weights and
+            history to every ``checkpoint_every`` epochs and at the end (atomically).
         resume: continue from ``checkpoint`` if that file exists.
         callback: called as ``callback(epoch, history)`` after every epoch's validation
             (e.g. to report to an Optuna trial); returning ``True`` stops training like early
@@ -175,23 +247,30 @@ def fit(model: nn.Module, task: Task, *, epochs: int = 100,
     """
     from tqdm import tqdm
 
-    params = [p for p in model.parameters() if p.requires_grad]
-    opt = (optimizer if isinstance(optimizer, torch.optim.Optimizer)
-           else _optimizer(optimizer, params, lr, weight_decay))
+    manual = _is_manual(task)
+    if manual:
+        opts = _task_optimizers(task, model, optimizer)
+    else:
+        params = [p for p in model.parameters() if p.requires_grad]
+        opts = {"model": optimizer if isinstance(optimizer, torch.optim.Optimizer)
+                else _optimizer(optimizer, params, lr, weight_decay)}
+    opt = next(iter(opts.values()))
     has_val = task.has_split("val") if hasattr(task, "has_split") else True
     monitor, mode = _monitor(task, has_val, monitor, mode)
     if mode not in ("min", "max"):
         raise ValueError(f"mode={mode!r}; choose 'min' or 'max'.")
-    sched = _scheduler(lr_schedule, opt, epochs, mode, schedule_options or {})
+    scheds = {k: _scheduler(lr_schedule, o, epochs, mode, schedule_options or {})
+              for k, o in opts.items()}
+    has_state = callable(getattr(task, "state_dict", None))
     history = History(monitor=monitor, mode=mode)
     best_value, best_state, start = None, None, 0
 
     if resume and checkpoint is not None and Path(checkpoint).exists():
         state = load_checkpoint(checkpoint)
         model.load_state_dict(state["model"])
-        opt.load_state_dict(state["optimizer"])
-        if sched is not None and state.get("scheduler") is not None:
-            sched.load_state_dict(state["scheduler"])
+        _load_optim_state(state, opts, scheds, manual)
+        if has_state and state.get("task_state") is not None:
+            task.load_state_dict(state["task_state"])
         history = History.from_dict(state["history"])
         best_state = state.get("best_state")
         best_value = history.best
@@ -200,8 +279,9 @@ def fit(model: nn.Module, task: Task, *, epochs: int = 100,
             start = epochs
 
     def save(epoch: int) -> None:
-        save_checkpoint(checkpoint, model, opt, epoch, history,
-                        scheduler=sched.state_dict() if sched is not None else None,
+        save_checkpoint(checkpoint, model, None if manual else opt, epoch, history,
+                        **_schedule_state(opts, scheds, manual),
+                        task_state=task.state_dict() if has_state else None,
                         best_state=best_state)
 
     bar = tqdm(range(start, epochs), disable=not progress, desc="fit", leave=False)
@@ -209,14 +289,21 @@ def fit(model: nn.Module, task: Task, *, epochs: int = 100,
         tic = time.perf_counter()
         _seed_everything(seed * 1_000_003 + epoch)
         model.train()
-        losses = []
+        sums: dict[str, list[float]] = {"loss": []}
         for batch in task.train_batches():
-            opt.zero_grad()
-            loss = task.train_step(model, batch)
-            loss.backward()
-            opt.step()
-            losses.append(float(loss.detach()))
+            if manual:
+                out = task.train_step(model, batch, opts)
+            else:
+                opt.zero_grad()
+                out = task.train_step(model, batch)
+                (out["loss"] if isinstance(out, dict) else out).backward()
+                opt.step()
+            for key, value in _step_losses(out).items():
+                sums.setdefault(key, []).append(value)
+        losses = sums.pop("loss")
         history.train_loss.append(sum(losses) / max(len(losses), 1))
+        for key, values in sums.items():
+            history.train.setdefault(key, []).append(sum(values) / len(values))
         history.lr.append(float(opt.param_groups[0]["lr"]))
         if has_val:
             model.eval()
@@ -224,10 +311,11 @@ def fit(model: nn.Module, task: Task, *, epochs: int = 100,
                 for key, value in task.evaluate(model, "val").items():
                     history.val.setdefault(key, []).append(float(value))
         value = history.val[monitor][-1] if has_val else history.train_loss[-1]
-        if isinstance(sched, torch.optim.lr_scheduler.ReduceLROnPlateau):
-            sched.step(value)
-        elif sched is not None:
-            sched.step()
+        for sched in scheds.values():
+            if isinstance(sched, torch.optim.lr_scheduler.ReduceLROnPlateau):
+                sched.step(value)
+            elif sched is not None:
+                sched.step()
         if _better(value, best_value, mode):
             best_value, history.best_epoch = value, epoch
             best_state = copy.deepcopy(model.state_dict())

@@ -4,11 +4,20 @@ A task is any object with
 
 - ``train_batches()``: an iterable of training batches for one epoch (one graph for a
   transductive task, a shuffled PyG ``DataLoader`` for an inductive one);
-- ``train_step(model, batch) -> loss``: a scalar tensor, back-propagated by the loop;
+- ``train_step(model, batch) -> loss``: a scalar tensor, back-propagated by the loop (or a
+  dict of named scalars whose ``"loss"`` is; the others are logged in ``history.train``);
 - ``evaluate(model, split) -> dict[str, float]``: metrics on ``"train"``, ``"val"`` or
   ``"test"``; :func:`fit` calls it under ``torch.no_grad()`` with the model in eval mode;
 - ``monitor`` and ``mode``: the default validation metric for early stopping and whether it
   is to be minimised (``"min"``) or maximised (``"max"``).
+
+Optionally (manual optimisation, for several networks with their own optimizers):
+
+- ``configure_optimizers(model) -> dict[str, Optimizer]``: then :func:`~geodl.tasks.fit` calls
+  ``train_step(model, batch, optimizers)``, which does its own ``zero_grad`` / ``backward`` /
+  ``step`` and returns the loss (or the dict) only to be logged;
+- ``state_dict()`` / ``load_state_dict(state)``: extra state (a step counter, EMA weights)
+  saved in fit's checkpoints and restored on resume.
 
 The model is called as ``forward(model, data)``, by default ``model(data)`` (geodl models read
 ``x``, ``edge_index`` and ``batch`` from the graph); pass ``forward=`` to call it otherwise.

@@ -254,3 +254,124 @@ def test_crash_during_save_leaves_no_partial_file(tmp_path, monkeypatch):
         save_checkpoint(path, model, epoch=4)
     monkeypatch.setattr(torch, "save", real_save)
     assert os.listdir(tmp_path) == ["c.pt"] and load_checkpoint(path)["epoch"] == 3
+
+
+class TwoNets(nn.Module):
+    """Two networks trained by separate optimizers (the shape of a GAN's generator/critic)."""
+
+    def __init__(self):
+        super().__init__()
+        self.a, self.b = nn.Linear(3, 1), nn.Linear(3, 1)
+
+
+class AlternatingTask:
+    """Manual optimisation: ``b`` steps on every batch, ``a`` every ``every`` batches.
+
+    The step counter is task state: it must survive a checkpoint for a resume to be exact.
+    """
+
+    monitor, mode = "loss", "min"
+
+    def __init__(self, every=3, crash_at=None):
+        g = torch.Generator().manual_seed(0)
+        self.x, self.y = torch.randn(40, 3, generator=g), torch.randn(40, 1, generator=g)
+        self.every, self.steps, self.crash_at, self.evals = every, 0, crash_at, 0
+
+    def has_split(self, split):
+        return split == "val"
+
+    def configure_optimizers(self, model):
+        return {"a": torch.optim.Adam(model.a.parameters(), lr=0.05),
+                "b": torch.optim.SGD(model.b.parameters(), lr=0.05, momentum=0.9)}
+
+    def train_batches(self):
+        perm = torch.randperm(40)  # seeded by fit per epoch
+        return [perm[i:i + 8] for i in range(0, 40, 8)]
+
+    def train_step(self, model, idx, optimizers):
+        x, y = self.x[idx], self.y[idx]
+        optimizers["b"].zero_grad()
+        loss_b = ((model.b(x) - y) ** 2).mean()
+        loss_b.backward()
+        optimizers["b"].step()
+        self.steps += 1
+        out = {"loss": loss_b}
+        if self.steps % self.every == 0:
+            optimizers["a"].zero_grad()
+            loss_a = ((model.a(x + torch.randn_like(x)) - y) ** 2).mean()
+            loss_a.backward()
+            optimizers["a"].step()
+            out["a_loss"] = loss_a
+        return out
+
+    def evaluate(self, model, split):
+        if self.crash_at is not None and self.evals == self.crash_at:
+            raise KeyboardInterrupt
+        self.evals += 1
+        return {"loss": float(((model.b(self.x) - self.y) ** 2).mean())}
+
+    def state_dict(self):
+        return {"steps": self.steps}
+
+    def load_state_dict(self, state):
+        self.steps = state["steps"]
+
+
+def test_manual_optimisation_steps_each_optimizer_and_records_extra_losses():
+    model, task = make(TwoNets), AlternatingTask(every=3)
+    a0, b0 = model.a.weight.clone(), model.b.weight.clone()
+    h = fit(model, task, epochs=3, restore_best=False, progress=False)
+    assert task.steps == 15  # 5 batches per epoch
+    assert not torch.equal(model.a.weight, a0) and not torch.equal(model.b.weight, b0)
+    assert set(h.train) == {"a_loss"} and len(h.train["a_loss"]) == 3
+    assert h.val["loss"][-1] < h.val["loss"][0]
+    assert h.lr == [0.05] * 3  # the first optimizer's rate
+
+
+def test_manual_resume_after_crash_matches_uninterrupted_run(tmp_path):
+    opts = dict(epochs=6, lr_schedule="cosine", seed=3, progress=False)
+    ref_model = make(TwoNets)
+    ref = fit(ref_model, AlternatingTask(), **opts)
+    path = tmp_path / "gan.pt"
+    with pytest.raises(KeyboardInterrupt):
+        fit(make(TwoNets), AlternatingTask(crash_at=4), checkpoint=path, **opts)
+    state = load_checkpoint(path)
+    assert state["epoch"] == 3 and state["task_state"] == {"steps": 20}
+    assert set(state["optimizers"]) == set(state["schedulers"]) == {"a", "b"}
+    assert state["optimizer"] is None
+    model, task = make(TwoNets), AlternatingTask()  # a fresh process
+    h = fit(model, task, checkpoint=path, resume=True, **opts)
+    assert same_weights(model, ref_model) and same_history(h, ref) and task.steps == 30
+
+
+def test_manual_optimisation_bad_configurations():
+    with pytest.raises(ValueError, match="builds its own in configure_optimizers"):
+        model = make(TwoNets)
+        fit(model, AlternatingTask(), optimizer=torch.optim.SGD(model.parameters(), lr=0.1),
+            epochs=1, progress=False)
+
+    class NoDict(AlternatingTask):
+        def configure_optimizers(self, model):
+            return torch.optim.Adam(model.parameters())
+
+    with pytest.raises(TypeError, match="non-empty dict of name -> torch.optim.Optimizer"):
+        fit(make(TwoNets), NoDict(), epochs=1, progress=False)
+
+    class NoLoss(AlternatingTask):
+        def train_step(self, model, idx, optimizers):
+            return {"b_loss": super().train_step(model, idx, optimizers)["loss"]}
+
+    with pytest.raises(KeyError, match="include 'loss'"):
+        fit(make(TwoNets), NoLoss(), epochs=1, progress=False)
+
+
+def test_resume_with_other_optimizers_is_refused(tmp_path):
+    path = tmp_path / "c.pt"
+    fit(make(TwoNets), AlternatingTask(), epochs=1, checkpoint=path, progress=False)
+
+    class Renamed(AlternatingTask):
+        def configure_optimizers(self, model):
+            return {"g": torch.optim.Adam(model.parameters())}
+
+    with pytest.raises(ValueError, match="holds optimizers"):
+        fit(make(TwoNets), Renamed(), epochs=2, checkpoint=path, resume=True, progress=False)
