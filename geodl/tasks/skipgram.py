@@ -122,7 +122,8 @@ class SkipGramTask:
         negatives = torch.multinomial(self.noise.to(center.device),
                                       center.numel() * self.num_negatives, replacement=True)
         negatives = negatives.view(-1, self.num_negatives)  # (P, K)
-        return sgns_loss(model(center, context), model(center, negatives))
+        scores = model(center, torch.cat([context[:, None], negatives], 1))  # (P, 1 + K)
+        return sgns_loss(scores[:, 0], scores[:, 1:])  # one forward: DDP-friendly
 
     @torch.no_grad()
     def evaluate(self, model: nn.Module, split: str) -> dict[str, float]:
