@@ -1,6 +1,6 @@
 """A training script for the two-process DDP tests: ``fit`` unchanged, run either plainly
 (one process) or under ``torchrun --nproc_per_node=2``. Every rank saves its final parameters
-to ``OUT/params_<rank>.pt`` (test output; fit's own files are rank 0's)."""
+to ``OUT/<case>_<rank>.pt`` (test output; fit's own files are rank 0's)."""
 
 import argparse
 import os
@@ -40,15 +40,20 @@ def cnn_task(_):
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("case", choices=["gin", "cnn"])
+    parser.add_argument("cases", help="comma-separated: gin, cnn")
     parser.add_argument("out")
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--checkpoint")
     parser.add_argument("--kill-rank", type=int)
     parser.add_argument("--data", default=os.environ.get("GEODL_SHARED_DATA"))
     args = parser.parse_args()
-    model, task = {"gin": gin_task, "cnn": cnn_task}[args.case](args.data)
     rank = int(os.environ.get("RANK", "0"))
+    for case in args.cases.split(","):
+        run(case, args, rank)
+
+
+def run(case, args, rank):
+    model, task = {"gin": gin_task, "cnn": cnn_task}[case](args.data)
 
     def callback(epoch, history):
         if args.kill_rank == rank and epoch == 0:
@@ -59,7 +64,7 @@ def main():
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     torch.save({k: v.detach().clone() for k, v in model.state_dict().items()},
-               out / f"params_{rank}.pt")
+               out / f"{case}_{rank}.pt")
 
 
 if __name__ == "__main__":
