@@ -316,3 +316,4 @@ register(Suite("quick", "the main job, a few minutes on 2 cores: GCN on Cora (th
 )))
 
 from geodl.bench import generative as _generative  # noqa: E402,F401  registers "generative"
+from geodl.bench import scale as _scale  # noqa: E402,F401  registers "scale"
