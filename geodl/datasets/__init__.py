@@ -10,6 +10,8 @@ URL; ``download=True`` fetches it from there.
 - :func:`load_moleculenet`: ESOL, FreeSolv, Lipophilicity, BACE, BBBP, HIV, Tox21, ClinTox,
   SIDER (a :class:`MoleculeDataset` of molecular graphs).
 - :func:`load_karate`: Zachary's karate club with its two factions.
+- :func:`load_wordnet_nouns`: WordNet 3.0's noun graph (Debian ``wordnet-base``);
+  :func:`make_power_law`: Chung-Lu power-law graphs of any size.
 - :func:`make_cluster`, :func:`make_pattern`: Benchmarking-GNNs SBM sets, regenerated.
 - :func:`load_fashion_mnist` (Debian's ``dataset-fashion-mnist`` files), :func:`load_mnist`
   (idx files).
@@ -51,11 +53,12 @@ from geodl.datasets.text import (
     load_tinyshakespeare,
 )
 from geodl.datasets.tu import load_tu
+from geodl.datasets.wordnet import WORDNET_NOUN_FILES, load_wordnet_nouns, make_power_law
 
 __all__ = [
     "data_root",
     "load_planetoid", "load_tu", "load_moleculenet", "load_karate",
-    "make_cluster", "make_pattern",
+    "make_cluster", "make_pattern", "load_wordnet_nouns", "make_power_law", "WORDNET_NOUN_FILES",
     "MoleculeDataset", "SkippedMolecule", "MOLECULENET",
     "load_fashion_mnist", "load_mnist", "ImageSplit", "read_idx", "FASHION_MNIST_CLASSES",
     "load_tinyshakespeare", "load_sentiment", "CharVocab", "TextCorpus", "SentimentData",

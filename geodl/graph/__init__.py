@@ -19,6 +19,8 @@ from geodl.graph.molecule import (
     to_smiles,
 )
 from geodl.graph.proximity import k_hop_subgraph, shortest_paths
+from geodl.graph.random_walk import random_walk
+from geodl.graph.sampling import CSR, NeighborLoader, sample_neighbors, to_csr
 from geodl.graph.structure import CompleteStructure, GridStructure, PathStructure, Structure
 
 __all__ = [
@@ -27,6 +29,7 @@ __all__ = [
     "adjacency", "degree", "laplacian", "gcn_norm",
     "centrality", "shortest_paths", "k_hop_subgraph",
     "laplacian_pe", "random_walk_pe", "sinusoidal_pe",
+    "NeighborLoader", "sample_neighbors", "to_csr", "CSR", "random_walk",
     "from_networkx", "to_networkx", "from_scipy", "to_scipy", "from_pyg", "to_pyg",
     "from_smiles", "to_smiles", "from_mol", "to_mol", "atom_feature_dims", "bond_feature_dims",
 ]

@@ -5,8 +5,13 @@
   transformer); :class:`GAE` / :class:`VGAE` (link prediction).
 - Images (grid graphs): :class:`CNN`, :class:`UNet`, the diffusion :class:`Denoiser`;
   :func:`from_images` / :func:`to_images`.
+- Graphs: :class:`GCN`, :class:`GIN`, :class:`GAT` and :class:`GraphSAGE` share one loop
+  and one config, :class:`GNNConfig`; :class:`MPNN` (edge, node and global updates),
+  :class:`GPS` (graph transformer); :class:`GAE` / :class:`VGAE` (link prediction).
+- Images (grid graphs): :class:`CNN`, :class:`UNet`; :func:`from_images` / :func:`to_images`.
 - Sequences (path graphs): :class:`SequenceTagger`, :class:`SequenceClassifier`,
   :class:`SequenceGenerator`, :class:`Seq2Seq`, :class:`Forecaster`.
+- Path graphs of tokens or random walks: :class:`SkipGram` (word2vec, node2vec).
 - Complete graphs (attention): :class:`GPT`, :class:`BERT`, :class:`ViT` (its patches are the
   nodes of a grid graph) and the encoder-decoder :class:`Transformer`.
 - Generative (grid graphs or MLPs): :class:`Autoencoder`, :class:`VAE` (conditional with
@@ -20,7 +25,7 @@ from geodl.models.autoencoder import GAE, VGAE
 from geodl.models.cnn import CNN, CNNConfig, UNet, from_images, to_images
 from geodl.models.denoiser import Denoiser, DenoiserConfig
 from geodl.models.gan import GAN, Critic, Generator
-from geodl.models.gnn import GAT, GCN, GIN, GNNConfig, count_parameters
+from geodl.models.gnn import GAT, GCN, GIN, GNNConfig, GraphSAGE, count_parameters
 from geodl.models.gps import GPS, GPSConfig, add_positional_encoding
 from geodl.models.grid_coders import MLP, GridDecoder, GridEncoder
 from geodl.models.latent import interpolate_latents
@@ -33,6 +38,7 @@ from geodl.models.rnn import (
     SequenceGenerator,
     SequenceTagger,
 )
+from geodl.models.skipgram import SkipGram
 from geodl.models.transformer import (
     BERT,
     GPT,
@@ -46,7 +52,7 @@ from geodl.models.transformer import (
 from geodl.models.vae import VAE
 
 __all__ = [
-    "GNNConfig", "GCN", "GIN", "GAT", "count_parameters",
+    "GNNConfig", "GCN", "GIN", "GAT", "GraphSAGE", "count_parameters", "SkipGram",
     "MPNNConfig", "MPNN", "GPSConfig", "GPS", "add_positional_encoding", "GAE", "VGAE",
     "CNNConfig", "CNN", "UNet", "from_images", "to_images", "DenoiserConfig", "Denoiser",
     "RNNConfig", "SequenceTagger", "SequenceClassifier", "SequenceGenerator", "Seq2Seq",

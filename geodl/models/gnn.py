@@ -29,9 +29,9 @@ from geodl.graph.validation import (
     check_positive_int,
     check_probability,
 )
-from geodl.nn import GATConv, GCNConv, GINConv, GINEConv, readout
+from geodl.nn import GATConv, GCNConv, GINConv, GINEConv, SAGEConv, readout
 
-__all__ = ["GNNConfig", "GCN", "GIN", "GAT", "count_parameters"]
+__all__ = ["GNNConfig", "GCN", "GIN", "GAT", "GraphSAGE", "count_parameters"]
 
 _ACTS = {"relu": F.relu, "elu": F.elu, "gelu": F.gelu, "tanh": torch.tanh}
 
@@ -278,3 +278,18 @@ class GAT(_GNN):
         if last:
             return GATConv(in_channels, out_channels, heads=1, dropout=c.dropout)
         return GATConv(in_channels, out_channels // c.heads, heads=c.heads, dropout=c.dropout)
+
+
+class GraphSAGE(_GNN):
+    """GraphSAGE (Hamilton et al. 2017, https://arxiv.org/abs/1706.02216): ``num_layers``
+    :class:`~geodl.nn.SAGEConv` layers (mean aggregation). Trained on
+    :class:`~geodl.graph.NeighborLoader` batches with the loss on ``out[:batch.batch_size]``
+    (the paper's recipe: 2 layers, fan-outs ``[25, 10]``).
+
+    >>> model = GraphSAGE(in_channels=4, hidden_channels=8, out_channels=3)
+    >>> model(torch.randn(5, 4), torch.tensor([[0, 1, 2], [1, 2, 3]])).shape
+    torch.Size([5, 3])
+    """
+
+    def conv(self, in_channels: int, out_channels: int, last: bool) -> nn.Module:
+        return SAGEConv(in_channels, out_channels)

@@ -25,6 +25,7 @@ from geodl.nn.mpnn_conv import MPNNConv
 from geodl.nn.positional import LearnedPE, SinusoidalPE, node_positions
 from geodl.nn.readout import AttentionReadout, readout
 from geodl.nn.recurrent import GRU, LSTM, RNN
+from geodl.nn.sage_conv import SAGEConv
 from geodl.nn.transformer import TransformerDecoder, TransformerEncoder, TransformerLayer
 from geodl.nn.tree_lstm import ChildSumTreeLSTM
 from geodl.nn.typed_spmm import TypedAdjacency, typed_spmm
@@ -32,7 +33,7 @@ from geodl.nn.typed_spmm import TypedAdjacency, typed_spmm
 __all__ = [
     "propagate", "k_hop_edges",
     # graphs
-    "GCNConv", "GINConv", "GINEConv", "GATConv", "MPNNConv", "GPSConv",
+    "GCNConv", "GINConv", "GINEConv", "GATConv", "MPNNConv", "GPSConv", "SAGEConv",
     "LaplacianPE", "RandomWalkPE", "DegreeEncoding", "readout", "AttentionReadout",
     # grids (and typed edges: GridConv is a relational GCN there)
     "GridConv", "GridPool", "GridUpsample", "GridConvTranspose", "grid_edges",

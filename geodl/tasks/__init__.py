@@ -9,6 +9,9 @@
   :class:`LinkPrediction` trains a graph auto-encoder (GAE, or VGAE with its KL term) on an
   :func:`edge_split`.
 - :func:`cross_validate`: stratified k-fold with an inner validation fold, around :func:`fit`.
+- :class:`SampledNodeClassification`: GraphSAGE-style neighbour-sampled node batches.
+- :class:`SkipGramTask`: skip-gram with negative sampling on texts or random walks
+  (word2vec, DeepWalk, node2vec).
 - :mod:`geodl.tasks.image_quality`: :func:`frechet_distance` in the feature space of a geodl
   CNN (:func:`train_feature_classifier`), :func:`classifier_accuracy` of conditional samples,
   :func:`psnr`.
@@ -75,6 +78,8 @@ from geodl.tasks.metrics import (
     rmse,
     roc_auc,
 )
+from geodl.tasks.sampled import SampledNodeClassification
+from geodl.tasks.skipgram import SkipGramTask, noise_distribution, sgns_loss, skipgram_pairs
 from geodl.tasks.splits import (
     index_to_mask,
     mask_to_index,
@@ -101,6 +106,8 @@ __all__ = [
     "random_split", "stratified_kfold", "scaffold_split", "murcko_scaffold",
     "index_to_mask", "mask_to_index", "per_class_split",
     "mask_tokens", "pad_sequences", "sample_blocks",
+    "SampledNodeClassification", "SkipGramTask", "skipgram_pairs", "sgns_loss",
+    "noise_distribution",
     "frechet_distance", "gaussian_frechet", "classifier_features", "classifier_accuracy",
     "train_feature_classifier", "psnr",
     "ImageBatches", "to_unit_images", "corrupt", "Reconstruction", "ELBOTask", "kl_normal",

@@ -31,6 +31,7 @@ from typing import Any, Literal
 import torch
 from torch import Tensor, nn
 
+from geodl.tasks import distributed
 from geodl.tasks.checkpoint import load_checkpoint, save_checkpoint
 from geodl.tasks.tasks import Task
 
@@ -279,6 +280,11 @@ def fit(model: nn.Module, task: Task, *, epochs: int = 100,
         checkpoint: file to save model, optimizer(s), schedule(s), task state, best weights and
             history to every ``checkpoint_every`` epochs and at the end (atomically).
         resume: continue from ``checkpoint`` if that file exists.
+
+        Under ``torchrun --nproc_per_node=K`` the same call trains data-parallel
+        (:mod:`geodl.tasks.distributed`): DDP, each rank a share of every global batch,
+        validation metrics averaged over the ranks, rank 0 alone writing ``checkpoint`` and
+        showing the bar.
         callback: called as ``callback(epoch, history)`` after every epoch's validation
             (e.g. to report to an Optuna trial); returning ``True`` stops training like early
             stopping, and exceptions it raises (``optuna.TrialPruned``) propagate.
@@ -298,6 +304,10 @@ def fit(model: nn.Module, task: Task, *, epochs: int = 100,
     _check_fit_arguments(model, task, epochs=epochs, optimizer=optimizer, lr=lr,
                          weight_decay=weight_decay, patience=patience, checkpoint=checkpoint,
                          checkpoint_every=checkpoint_every)
+    world = distributed.setup(model)  # under torchrun: process group, DDP, shards; else None
+    if world is not None:
+        task, progress = world.shard(task), progress and world.is_main
+    step_model = world.wrap(model) if world is not None else model
     manual = _is_manual(task)
     if manual:
         opts = _task_optimizers(task, model, optimizer)
@@ -335,23 +345,27 @@ def fit(model: nn.Module, task: Task, *, epochs: int = 100,
             start = epochs
 
     def save(epoch: int) -> None:
+        if world is not None and not world.is_main:
+            return world.barrier()  # rank 0 alone writes; the others wait for the file
         save_checkpoint(checkpoint, model, None if manual else opt, epoch, history,
                         **_schedule_state(opts, scheds, manual),
                         task_state=task.state_dict() if has_state else None,
                         best_state=best_state)
+        if world is not None:
+            world.barrier()
 
     bar = tqdm(range(start, epochs), disable=not progress, desc="fit", leave=False)
     for epoch in bar:
         tic = time.perf_counter()
         _seed_everything(seed * 1_000_003 + epoch)
-        model.train()
+        step_model.train()
         sums: dict[str, list[float]] = {"loss": []}
         for batch in task.train_batches():
             if manual:
-                out = task.train_step(model, batch, opts)
+                out = task.train_step(step_model, batch, opts)
             else:
                 opt.zero_grad()
-                out = task.train_step(model, batch)
+                out = task.train_step(step_model, batch)
                 (out["loss"] if isinstance(out, dict) else out).backward()
                 opt.step()
             for key, value in _step_losses(out).items():

@@ -15,8 +15,8 @@ def test_required_suites_are_registered():
     for suite in SUITES.values():
         assert suite.experiments and suite.description
         for e in suite.experiments:
-            assert e.impls[0] == "geodl" and len(e.impls) in (2, 3)
-            assert e.impls[2:] in ((), ("generic",))  # the third side: geodl's generic path
+            # rows whose peer is not installable here (scale: pyg-lib samplers) have geodl alone
+            assert e.impls[0] == "geodl" and (len(e.impls) >= 2 or suite.name == "scale")
             json.dumps(e.config)  # recorded in the database as JSON
             assert e.seeds >= 1 and e.seconds > 0
 

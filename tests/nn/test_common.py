@@ -109,6 +109,8 @@ LAYERS = {
     "GINConv": (lambda: GINConv(_mlp(), eps=0.2, train_eps=True), ()),
     "GINEConv": (lambda: GINEConv(_mlp(), edge_dim=2), ("edge_attr",)),
     "GATConv": (lambda: GATConv(F_IN, 2, heads=2), ()),
+    "SAGEConv": (lambda: geodl.nn.SAGEConv(F_IN, 2), ()),
+    "SAGEConv-max": (lambda: geodl.nn.SAGEConv(F_IN, 2, aggr="max", normalize=True), ()),
     "GATConv-mean": (lambda: GATConv(F_IN, 2, heads=2, concat=False, add_self_loops=False), ()),
     "propagate": (_Propagate, ("edge_weight",)),
     "MPNNConv": (lambda: _NodeOutput(MPNNConv(F_IN, 2, 4, global_out_channels=3,
