@@ -314,3 +314,4 @@ register(Suite("quick", "the main job, a few minutes on 2 cores: GCN on Cora (th
     _fixed(_speed(10_000, 110_000, "pyg_csr", 1.05, 1).configured(seeds=3), target=False),
     _fixed(_grid_conv(4, 32, 1).configured(seeds=3)),
 )))
+from geodl.bench import dalle as _dalle  # noqa: E402,F401  (registers the dalle suite)

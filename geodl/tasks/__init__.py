@@ -13,6 +13,9 @@
 - Generative: :class:`Reconstruction` (AE, denoising AE with :func:`corrupt`),
   :class:`ELBOTask` (VAE, ``beta``, :func:`iwae_nll`), :class:`AdversarialTask` (GAN, WGAN,
   WGAN-GP with ``n_critic``, :func:`gradient_penalty`), trained by manual optimisation.
+- Mini DALL-E (:mod:`geodl.tasks.dalle`): :class:`TokenizerTask` (VQ-VAE, dVAE),
+  :class:`ContrastiveTask` (:func:`contrastive_loss`), :class:`TextToImageTask`,
+  :class:`AttributeTask` (the judges).
 - :func:`node_clustering`: k-means on node embeddings, scored by accuracy (best matching), NMI
   and ARI.
 - :mod:`geodl.tasks.metrics`: accuracy, balanced accuracy, precision, recall, F1, confusion
@@ -47,6 +50,13 @@ from geodl.tasks.image_quality import (
     gaussian_frechet,
     psnr,
     train_feature_classifier,
+)
+from geodl.tasks.dalle import (
+    AttributeTask,
+    ContrastiveTask,
+    TextToImageTask,
+    TokenizerTask,
+    contrastive_loss,
 )
 from geodl.tasks.link import (
     EdgeSplit,
@@ -98,4 +108,5 @@ __all__ = [
     "log_likelihood",
     "negative_elbo", "iwae_nll", "AdversarialTask", "gradient_penalty", "gan_losses",
     "wgan_losses",
+    "TokenizerTask", "ContrastiveTask", "TextToImageTask", "AttributeTask", "contrastive_loss",
 ]
