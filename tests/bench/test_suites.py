@@ -14,7 +14,7 @@ def test_required_suites_are_registered():
     for suite in SUITES.values():
         assert suite.experiments and suite.description
         for e in suite.experiments:
-            assert e.impls[0] == "geodl" and len(e.impls) == 2
+            assert e.impls[0] == "geodl" and len(e.impls) in (1, 2)  # 1: a study row, no peer
             json.dumps(e.config)  # recorded in the database as JSON
             assert e.seeds >= 1 and e.seconds > 0
 
