@@ -14,7 +14,8 @@ phases on real Fashion-MNIST items, one function: :func:`run_study`.
 Scores per caption: ``class`` = every named object is in the image; ``colour`` = every named
 object found has its colour; ``space`` (relations) = the two objects, both found in different
 halves, are in the captioned order (which object is left). ``real`` rows judge the real images
-of the same captions: the judges' ceiling. Also CLIP's zero-shot accuracy on the Fashion-MNIST
+of the same captions (the judges' ceiling), ``tokenized`` rows their VQ-VAE reconstructions (the
+tokenizer's ceiling). Also CLIP's zero-shot accuracy on the Fashion-MNIST
 test set (a grey item on the left half, prompts "a <class>") and the CLIP score.
 """
 
@@ -187,7 +188,9 @@ def run_study(config: dict, seed: int = 0, root=None, out: str | Path | None = N
                                        temperature=c.get("temperature", 1.0),
                                        top_k=c.get("top_k"), generator=gen)  # (E, N, 3, 28, 56)
             best, _ = rerank(clip, cand, ev.tokens)
-            for mode, imgs in (("real", ev.images), ("first", cand[:, 0]), ("rerank", best)):
+            recon = vq.decode(vq.encode(ev.images))  # the tokenizer's ceiling
+            for mode, imgs in (("real", ev.images), ("tokenized", recon), ("first", cand[:, 0]),
+                               ("rerank", best)):
                 scores = judge(judge_cnn, judge_task, imgs, ev.attrs, ev.kind)
                 row = {"split": split, "kind": kind, "images": mode,
                        **{a: _mean(v) for a, v in scores.items()},
@@ -236,5 +239,6 @@ def study_table(rows: list[dict], metrics: dict[str, float], config: dict) -> st
         extra.append(f"| {key} | {metrics[key]:.4g} |")
     head = (f"# Mini DALL-E study\n\n{config['candidates']} candidates per caption, "
             f"{config['eval_captions']} captions per row; 'first' = no re-ranking, 'rerank' = "
-            "CLIP's pick, 'real' = real images of the same captions (the judges' ceiling).\n\n")
+            "CLIP's pick, 'real' = real images of the same captions (the judges' ceiling), "
+            "'tokenized' = their VQ-VAE reconstructions (the tokenizer's ceiling).\n\n")
     return head + "\n".join(lines + extra) + "\n"

@@ -171,8 +171,8 @@ def _caption(kind: str, a: tuple[int, int], b: tuple[int, int], left_first: bool
 
     if kind != "relation":
         return obj(*a)
-    first, second, side = (a, b, "left") if left_first else (b, a, "right")
-    return f"{obj(*first)} to the {side} of {obj(*second)}"
+    side = "left" if left_first else "right"  # where the first-named object a stands
+    return f"{obj(*a)} to the {side} of {obj(*b)}"
 
 
 def make_captioned_images(images: Tensor, labels: Tensor, n: int, *, classes: tuple[str, ...],
