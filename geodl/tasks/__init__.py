@@ -32,6 +32,13 @@ from geodl.tasks.adversarial import (
 from geodl.tasks.checkpoint import load_checkpoint, save_checkpoint
 from geodl.tasks.clustering import cluster_accuracy, clustering_scores, kmeans, node_clustering
 from geodl.tasks.cv import CVResult, cross_validate
+from geodl.tasks.dalle import (
+    AttributeTask,
+    ContrastiveTask,
+    TextToImageTask,
+    TokenizerTask,
+    contrastive_loss,
+)
 from geodl.tasks.generative import (
     ELBOTask,
     ImageBatches,
@@ -50,13 +57,6 @@ from geodl.tasks.image_quality import (
     gaussian_frechet,
     psnr,
     train_feature_classifier,
-)
-from geodl.tasks.dalle import (
-    AttributeTask,
-    ContrastiveTask,
-    TextToImageTask,
-    TokenizerTask,
-    contrastive_loss,
 )
 from geodl.tasks.link import (
     EdgeSplit,
