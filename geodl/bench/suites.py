@@ -184,6 +184,7 @@ NCHW_NOTE = ("peer = the native op on the same channels-last layout as geodl's i
 
 
 # the suites register themselves on import; a new suite module is one more line here
+from geodl.bench import dalle as _dalle  # noqa: E402,F401  (registers the dalle suite)
 from geodl.bench import diffusion as _diffusion  # noqa: E402,F401  (registers the diffusion suite)
 from geodl.bench import generative as _generative  # noqa: E402,F401  registers "generative"
 from geodl.bench import scale as _scale  # noqa: E402,F401  registers "scale"

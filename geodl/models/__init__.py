@@ -18,12 +18,18 @@
   ``num_classes``), the DCGAN-style :class:`Generator` / :class:`Critic` in a :class:`GAN`,
   built from :class:`GridEncoder` / :class:`GridDecoder` / :class:`MLP`;
   :func:`interpolate_latents` (linear, spherical).
+- Mini DALL-E: image tokenizers :class:`VQVAE` (:class:`VectorQuantizer`) and :class:`DVAE`,
+  the contrastive :class:`CLIP`, the text-to-image transformer :class:`DALLE` and
+  :func:`rerank`.
 """
 
 from geodl.models.ae import Autoencoder
 from geodl.models.autoencoder import GAE, VGAE
+from geodl.models.clip import CLIP, CLIPConfig
 from geodl.models.cnn import CNN, CNNConfig, UNet, from_images, to_images
+from geodl.models.dalle import DALLE, DALLEConfig, rerank
 from geodl.models.denoiser import Denoiser, DenoiserConfig
+from geodl.models.dvae import DVAE
 from geodl.models.gan import GAN, Critic, Generator
 from geodl.models.gnn import GAT, GCN, GIN, GNNConfig, GraphSAGE, count_parameters
 from geodl.models.gps import GPS, GPSConfig, add_positional_encoding
@@ -50,6 +56,7 @@ from geodl.models.transformer import (
     ViTConfig,
 )
 from geodl.models.vae import VAE
+from geodl.models.vqvae import VQVAE, VectorQuantizer
 
 __all__ = [
     "GNNConfig", "GCN", "GIN", "GAT", "GraphSAGE", "count_parameters", "SkipGram",
@@ -61,4 +68,5 @@ __all__ = [
     "Transformer",
     "Autoencoder", "VAE", "Generator", "Critic", "GAN", "GridEncoder", "GridDecoder", "MLP",
     "interpolate_latents",
+    "VQVAE", "VectorQuantizer", "DVAE", "CLIPConfig", "CLIP", "DALLEConfig", "DALLE", "rerank",
 ]

@@ -20,6 +20,9 @@
   WGAN-GP with ``n_critic``, :func:`gradient_penalty`), trained by manual optimisation.
 - :class:`DiffusionTask`: the noise-prediction (or v-prediction) loss at uniform timesteps,
   with an EMA of the weights for sampling; :func:`bucket_losses` per timestep bucket.
+- Mini DALL-E (:mod:`geodl.tasks.dalle`): :class:`TokenizerTask` (VQ-VAE, dVAE),
+  :class:`ContrastiveTask` (:func:`contrastive_loss`), :class:`TextToImageTask`,
+  :class:`AttributeTask` (the judges).
 - :func:`node_clustering`: k-means on node embeddings, scored by accuracy (best matching), NMI
   and ARI.
 - :mod:`geodl.tasks.metrics`: accuracy, balanced accuracy, precision, recall, F1, confusion
@@ -36,6 +39,13 @@ from geodl.tasks.adversarial import (
 from geodl.tasks.checkpoint import load_checkpoint, save_checkpoint
 from geodl.tasks.clustering import cluster_accuracy, clustering_scores, kmeans, node_clustering
 from geodl.tasks.cv import CVResult, cross_validate
+from geodl.tasks.dalle import (
+    AttributeTask,
+    ContrastiveTask,
+    TextToImageTask,
+    TokenizerTask,
+    contrastive_loss,
+)
 from geodl.tasks.diffusion import DiffusionTask, bucket_losses, diffusion_loss
 from geodl.tasks.generative import (
     ELBOTask,
@@ -114,4 +124,5 @@ __all__ = [
     "log_likelihood",
     "negative_elbo", "iwae_nll", "AdversarialTask", "gradient_penalty", "gan_losses",
     "wgan_losses",
+    "TokenizerTask", "ContrastiveTask", "TextToImageTask", "AttributeTask", "contrastive_loss",
 ]
