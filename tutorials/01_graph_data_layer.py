@@ -1,23 +1,15 @@
-# ---
-# jupyter:
-#   jupytext:
-#     formats: py:percent
-#     text_representation:
-#       extension: .py
-#       format_name: percent
-# ---
+"""
+01 - The graph data layer
+=========================
 
-# %% [markdown]
-# # 01 - The graph data layer
-#
-# **What this teaches.** How geodl represents a graph, the one edge convention it uses everywhere,
-# the matrices a model needs (adjacency, degree, Laplacian, GCN propagation), centrality,
-# shortest-path proximity and positional encodings, the conversions to networkx, scipy, PyG and
-# RDKit, and why an image and a sequence are graphs too. Runs in a few seconds on a CPU.
-#
-# Open it as a notebook with `jupytext --to notebook 01_graph_data_layer.py`, or run it as a script.
+**Course sequence 9** (see :ref:`course`). How geodl represents a graph, the one edge convention it uses everywhere,
+the matrices a model needs (adjacency, degree, Laplacian, GCN propagation), centrality,
+shortest-path proximity and positional encodings, the conversions to networkx, scipy, PyG and
+RDKit, and why an image and a sequence are graphs too. Runs in a few seconds on a CPU.
 
-# %%
+Run it as a script, or download it as a notebook from the gallery.
+"""
+
 import os
 import tempfile
 
@@ -50,42 +42,37 @@ from geodl.viz import draw  # noqa: E402
 
 torch.manual_seed(0)
 
-# %% [markdown]
-# ## One convention: messages flow from `edge_index[0]` to `edge_index[1]`
+# %%
+# One convention: messages flow from `edge_index[0]` to `edge_index[1]`
+# ---------------------------------------------------------------------
 # A `Graph` is a PyG `Data`: node features `x` of shape `(N, C)` and an `edge_index` of shape
 # `(2, E)` whose first row holds sources and second row targets. Matrices are indexed the same way,
 # `A[source, target]`, as networkx does, so the out-degree is a row sum.
-
-# %%
 g = Graph(x=torch.eye(3), edge_index=torch.tensor([[0, 1], [1, 2]]))  # 0 -> 1 -> 2
 print(adjacency(g, sparse=False))
 print("out-degree", degree(g).tolist(), " in-degree", degree(g, "in").tolist())
 
-# %% [markdown]
-# Bad input fails at once, naming the argument and the fix:
-
 # %%
+# Bad input fails at once, naming the argument and the fix:
 try:
     Graph(x=torch.eye(3), edge_index=torch.tensor([[0, 1], [1, 3]]))
 except ValueError as err:
     print("ValueError:", err)
 
-# %% [markdown]
-# ## Matrices, sparse by default
-# On an undirected path `0 - 1 - 2` the normalised Laplacian and the GCN propagation matrix are:
-
 # %%
+# Matrices, sparse by default
+# ---------------------------
+# On an undirected path `0 - 1 - 2` the normalised Laplacian and the GCN propagation matrix are:
 p = Graph(edge_index=torch.tensor([[0, 1, 1, 2], [1, 0, 2, 1]]), num_nodes=3)
 L = laplacian(p, "sym")
 print(L.layout, "\n", L.to_dense())
 print(gcn_norm(p).to_dense())  # D~^-1/2 (A + I) D~^-1/2 (Kipf & Welling 2017)
 
-# %% [markdown]
-# ## A real graph: Zachary's karate club
+# %%
+# A real graph: Zachary's karate club
+# -----------------------------------
 # 34 members of a club that split into two factions; the factions are the node labels.
 # The sign of the Fiedler vector (the first non-trivial Laplacian eigenvector) recovers them.
-
-# %%
 karate = from_networkx(nx.karate_club_graph(), weight=None)
 faction = torch.tensor([c == "Officer" for c in karate.club])
 pr = centrality(karate, kind="pagerank")
@@ -102,14 +89,13 @@ ax.set_title("karate club, coloured by faction")
 plt.savefig(os.path.join(out_dir, "karate.png"))
 plt.close("all")
 
-# %% [markdown]
-# ## Positional encodings: a cycle's Laplacian eigenvectors are sinusoids
+# %%
+# Positional encodings: a cycle's Laplacian eigenvectors are sinusoids
+# --------------------------------------------------------------------
 # The eigenvectors of a cycle graph's Laplacian are Fourier modes, `cos(2 pi m p / n)` and
 # `sin(2 pi m p / n)`; the transformer's sinusoidal encoding uses the same functions of the position
 # `p` with other frequencies. Graph transformers use `laplacian_pe` where a sequence model uses
 # `sinusoidal_pe`.
-
-# %%
 n = 16
 cycle = from_networkx(nx.cycle_graph(n))
 pe = laplacian_pe(cycle, k=2, dtype=torch.float64)  # the two eigenvectors of frequency m = 1
@@ -120,13 +106,12 @@ print("residual of fitting cos/sin(2 pi p / n) with the two eigenvectors:",
       float((pe @ coef - fourier).abs().max()))
 print("transformer encoding (n=4, d=4):\n", sinusoidal_pe(4, 4))
 
-# %% [markdown]
-# ## An image is a grid graph; a sequence is a path graph
+# %%
+# An image is a grid graph; a sequence is a path graph
+# ----------------------------------------------------
 # `grid_graph` tags the graph with its shape. The edge from pixel `(r + dr, c + dc)` to `(r, c)` has
 # the `edge_type` of its offset in a 3x3 stencil: one weight matrix per edge type, summed over
 # incoming edges, is a 3x3 convolution. The edge list is only built when something asks for it.
-
-# %%
 images = torch.randn(8, 3, 28, 28)
 x = images.permute(0, 2, 3, 1).reshape(-1, 3)  # (B*H*W, C), row-major pixels
 img = grid_graph(28, 28, batch_size=8, x=x)
@@ -137,24 +122,22 @@ print("edge types of pixel (1, 1)'s in-edges:",
 seq = path_graph(5, batch_size=2)
 print("a batch of two sequences of length 5:", seq.edge_index.tolist())
 
-# %% [markdown]
-# ## Molecules
+# %%
+# Molecules
+# ---------
 # `from_smiles` gives OGB-style integer atom features (atomic number, chirality, degree, charge,
 # Hs, radicals, hybridisation, aromaticity, ring) and bond features (type, stereo, conjugation);
 # `to_smiles` rebuilds the molecule from them.
-
-# %%
 aspirin = from_smiles("CC(=O)Oc1ccccc1C(=O)O")
 print(aspirin, "->", to_smiles(aspirin))
 ax = draw(aspirin)
 plt.savefig(os.path.join(out_dir, "aspirin.png"))
 plt.close("all")
 
-# %% [markdown]
-# ## Interoperability
-# Every PyG layer runs on a geodl graph, and conversions keep attributes.
-
 # %%
+# Interoperability
+# ----------------
+# Every PyG layer runs on a geodl graph, and conversions keep attributes.
 from torch_geometric.nn import GCNConv  # noqa: E402
 
 print(GCNConv(3, 4)(img.x[:9], generic(grid_graph(3, 3)).edge_index).shape)

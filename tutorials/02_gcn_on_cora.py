@@ -1,20 +1,12 @@
-# ---
-# jupyter:
-#   jupytext:
-#     formats: py:percent
-#     text_representation:
-#       extension: .py
-#       format_name: percent
-# ---
+"""
+02 - A GCN on Cora
+==================
 
-# %% [markdown]
-# # 02 - A GCN on Cora
-#
-# **What this teaches.** The whole path from raw files to a trained model: load the Planetoid
-# citation graph Cora with its standard split, build Kipf & Welling's two-layer GCN, train it with
-# geodl's one training loop and read the test accuracy (published: 81.5%). About 15 s on a CPU.
+**Course sequence 9** (see :ref:`course`). The whole path from raw files to a trained model: load the Planetoid
+citation graph Cora with its standard split, build Kipf & Welling's two-layer GCN, train it with
+geodl's one training loop and read the test accuracy (published: 81.5%). About 15 s on a CPU.
+"""
 
-# %%
 import os
 from pathlib import Path
 
@@ -25,20 +17,16 @@ from geodl.tasks import NodeClassification, fit
 # the raw ind.cora.* files: GEODL_DATA, else the repository's ../shared/data
 root = os.environ.get("GEODL_DATA") or Path(__file__).resolve().parents[2] / "shared" / "data"
 
-# %% [markdown]
+# %%
 # Cora: 2708 papers (bag-of-words features), 10556 directed citation edges (both directions of
 # 5278 citations), 7 topics; 140 labelled training nodes, 500 for validation, 1000 for testing.
-
-# %%
 cora = load_planetoid("Cora", root=root)
 cora.x = cora.x / cora.x.sum(1, keepdim=True).clamp(min=1)  # row-normalised, as Kipf & Welling
 print(cora)
 
-# %% [markdown]
+# %%
 # The model: `GCNConv -> ReLU -> dropout -> GCNConv`, each layer `A_hat^T X W` with
 # `A_hat = D^-1/2 (A + I) D^-1/2` (`geodl.graph.gcn_norm`), computed as one sparse matmul.
-
-# %%
 model = GCN(in_channels=1433, hidden_channels=16, out_channels=7, dropout=0.5)
 print(model, f"\n{count_parameters(model)} parameters")
 task = NodeClassification(cora)

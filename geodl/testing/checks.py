@@ -15,6 +15,7 @@ __all__ = [
     "assert_matches_dense",
     "assert_batch_equals_loop",
     "assert_fast_path_matches",
+    "assert_same_numbers",
 ]
 
 def _close(actual: Tensor, expected: Tensor, rtol: float, atol: float, what: str) -> None:
@@ -154,3 +155,35 @@ def assert_fast_path_matches(layer: Callable[..., Tensor], x: Tensor, g: Data, *
     _close(layer(x, g, **kwargs), layer(x, generic(g), **kwargs), rtol, atol,
            f"{type(layer).__name__}: the fast path for structure {getattr(g, 'structure', None)} "
            f"differs from the generic path (layer(x, generic(g))).")
+
+
+def assert_same_numbers(what: str, actual: Tensor, expected: Tensor, *,
+                        atol: float = 1e-10) -> float:
+    r"""Check ``max |actual - expected| <= atol`` and print the line that says so.
+
+    The check a tutorial makes when it claims that two forms of one model (the graph form and
+    the classic form) give the same numbers. It prints
+    ``same numbers: <what>: max|diff| = <d> <= <atol>``, a line that ``tests/test_tutorials.py``
+    reads back and checks again, and returns the difference.
+
+    Args:
+        what: what is compared, e.g. ``"MLP layer: propagate == nn.Linear"``.
+        actual, expected: tensors of one shape (any dtype; compared in float64).
+        atol: the largest absolute difference allowed (float64 round-off by default).
+
+    >>> assert_same_numbers("1 + 1 == 2", torch.tensor([1.0 + 1.0]), torch.tensor([2.0]))
+    same numbers: 1 + 1 == 2: max|diff| = 0.0e+00 <= 1.0e-10
+    0.0
+    """
+    if not isinstance(what, str) or not what or "\n" in what:
+        raise ValueError(f"what must be a one-line description, got {what!r}.")
+    actual, expected = torch.as_tensor(actual), torch.as_tensor(expected)
+    if actual.shape != expected.shape:
+        raise AssertionError(f"{what}: shapes differ, {tuple(actual.shape)} vs "
+                             f"{tuple(expected.shape)}.")
+    diff = (actual.detach().double() - expected.detach().double()).abs()
+    d = float(diff.max()) if diff.numel() else 0.0
+    if not d <= atol:  # also catches NaN
+        raise AssertionError(f"{what}: max|diff| = {d:.3e} exceeds atol = {atol:.1e}.")
+    print(f"same numbers: {what}: max|diff| = {d:.1e} <= {atol:.1e}")
+    return d
