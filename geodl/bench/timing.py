@@ -42,7 +42,7 @@ class Timing:
     """Seconds of every timed call of one function (warm-up excluded).
 
     >>> t = Timing((0.3, 0.1, 0.2, 0.4))
-    >>> t.median, t.min, t.max, t.quartiles
+    >>> t.median, t.min, t.max, tuple(round(q, 6) for q in t.quartiles)
     (0.25, 0.1, 0.4, (0.175, 0.325))
     """
 

@@ -88,7 +88,9 @@ def find_raw(root: str | os.PathLike | None, name: str, files: Sequence[str], *,
             return folder
     folder = base / "raw"
     missing = [f for f in files if not (folder / f).is_file() and not (base / f).is_file()]
-    where = f"put {', '.join(missing)} in {folder} (or {base}); get the files from {source}"
+    shown = ", ".join(str(folder / f) for f in missing[:4]) + (
+        f" (and {len(missing) - 4} more)" if len(missing) > 4 else "")
+    where = f"put {shown} there (or in {base}); get the files from {source}"
     if (download or _DOWNLOADS["allowed"]) and fetch is not None:
         folder.mkdir(parents=True, exist_ok=True)
         try:

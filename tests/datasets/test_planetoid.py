@@ -57,10 +57,10 @@ def test_raw_subfolder_and_env_root(shared_data, tmp_path, monkeypatch):
 
 def test_missing_file_names_path(tmp_path):
     with pytest.raises(FileNotFoundError) as err:
-        load_planetoid("Cora", root=tmp_path)
+        load_planetoid("CiteSeer", root=tmp_path)  # Cora ships inside the package
     msg = str(err.value)
-    assert str(tmp_path / "Cora" / "raw" / "ind.cora.x") in msg
-    assert "Cora" in msg and "download=True" in msg and "kimiyoung/planetoid" in msg
+    assert str(tmp_path / "CiteSeer" / "raw" / "ind.citeseer.x") in msg
+    assert "CiteSeer" in msg and "download=True" in msg and "kimiyoung/planetoid" in msg
 
 
 def test_unknown_name():

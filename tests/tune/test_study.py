@@ -143,8 +143,8 @@ def test_unknown_names_list_the_valid_ones(karate, tmp_path):
 
 
 def test_missing_dataset_names_the_path(tmp_path):
-    with pytest.raises(FileNotFoundError, match="Cora"):
-        load_task("cora", tmp_path)
+    with pytest.raises(FileNotFoundError, match="CiteSeer"):  # Cora ships with geodl
+        load_task("citeseer", tmp_path)
 
 
 def test_real_task_loads(shared_data):
