@@ -14,7 +14,9 @@ def test_required_suites_are_registered():
     for suite in SUITES.values():
         assert suite.experiments and suite.description
         for e in suite.experiments:
-            assert e.impls[0] == "geodl" and len(e.impls) == 2
+            # geodl, then its peer (the report's "peer" column); further peers (the diffusion
+            # suite's diffusers UNet2DModel) appear in the time, params and metrics cells
+            assert e.impls[0] == "geodl" and len(e.impls) >= 2
             json.dumps(e.config)  # recorded in the database as JSON
             assert e.seeds >= 1 and e.seconds > 0
 
