@@ -24,6 +24,7 @@ from __future__ import annotations
 import functools
 import json
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -220,7 +221,9 @@ def _study_rows() -> list[Experiment]:
     rows += [_study_row("CLIP zero-shot on the Fashion-MNIST test set", "clip_zero_shot_acc"),
              _study_row("CLIP score of re-ranked relation samples",
                         "relation_seen_rerank_clip_score", 1.0, "")]
-    return rows
+    # the first row runs the pipeline (~50 min on a busy 2-core machine with --quick, ~16 min
+    # of CPU time); the others read its cached metrics
+    return [replace(r, seconds=3600 if i == 0 else 1) for i, r in enumerate(rows)]
 
 
 def _speed_row(model: str, trial, config: dict) -> Experiment:

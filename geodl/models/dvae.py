@@ -28,8 +28,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from geodl.graph.validation import check_positive_int
-from geodl.models.grid_coders import check_image_size
-from geodl.models.vqvae import TokenDecoder, TokenEncoder, perplexity
+from geodl.models.vqvae import ImageTokenizer, TokenDecoder, TokenEncoder, perplexity
 
 __all__ = ["DVAE", "gumbel_temperature", "kl_uniform"]
 
@@ -57,7 +56,7 @@ def kl_uniform(logits: Tensor) -> Tensor:
     return (logq.exp() * (logq + math.log(logits.size(-1)))).sum(-1)
 
 
-class DVAE(nn.Module):
+class DVAE(ImageTokenizer):
     """A dVAE on grid graphs: image -> ``(H/4) x (W/4)`` categorical tokens -> image logits.
 
     Args:
@@ -78,23 +77,11 @@ class DVAE(nn.Module):
 
     def __init__(self, image_size: tuple[int, int] = (28, 56), in_channels: int = 3,
                  num_codes: int = 64, code_dim: int = 32, hidden: int = 64):
-        super().__init__()
-        self.grid = check_image_size(image_size, 2)
-        self.image_size, self.in_channels = tuple(image_size), in_channels
+        super().__init__(image_size, in_channels)
         self.num_codes = check_positive_int(num_codes, "num_codes")
         self.encoder = TokenEncoder(in_channels, num_codes, hidden)
         self.codebook = nn.Embedding(num_codes, code_dim)
         self.decoder = TokenDecoder(code_dim, in_channels, hidden)
-
-    @property
-    def num_tokens(self) -> int:
-        return self.grid[0] * self.grid[1]
-
-    def _check(self, images: Tensor) -> None:
-        if images.dim() != 4 or tuple(images.shape[1:]) != (self.in_channels, *self.image_size):
-            raise ValueError(f"images has shape {tuple(images.shape)}; this model takes "
-                             f"(B, {self.in_channels}, {self.image_size[0]}, "
-                             f"{self.image_size[1]}).")
 
     def logits(self, images: Tensor, *, fast: bool = True) -> Tensor:
         """Code logits ``(B*h*w, K)``, one row per latent grid node (row-major)."""
@@ -123,7 +110,5 @@ class DVAE(nn.Module):
 
     def decode(self, tokens: Tensor) -> Tensor:
         """Images in ``[0, 1]`` from tokens ``(B, h*w)``."""
-        if tokens.dim() != 2 or tokens.size(1) != self.num_tokens:
-            raise ValueError(f"tokens has shape {tuple(tokens.shape)}; give (B, "
-                             f"{self.num_tokens}) codes of the {self.grid} latent grid.")
+        self._check_tokens(tokens)
         return torch.sigmoid(self.decoder(self.codebook(tokens.reshape(-1)), self.grid))

@@ -40,7 +40,8 @@ from geodl.models.grid_coders import check_image_size
 from geodl.nn.grid_conv import GridConv
 from geodl.nn.grid_conv_transpose import GridConvTranspose
 
-__all__ = ["VectorQuantizer", "TokenEncoder", "TokenDecoder", "VQVAE", "perplexity"]
+__all__ = ["VectorQuantizer", "TokenEncoder", "TokenDecoder", "ImageTokenizer", "VQVAE",
+           "perplexity"]
 
 
 def perplexity(indices: Tensor, num_codes: int) -> Tensor:
@@ -168,7 +169,32 @@ class VectorQuantizer(nn.Module):
                     self.embed_avg[dead], self.cluster_size[dead] = z[pick], 1.0
 
 
-class VQVAE(nn.Module):
+class ImageTokenizer(nn.Module):
+    """What :class:`VQVAE` and :class:`~geodl.models.DVAE` share: the ``(H/4, W/4)`` latent
+    grid of an ``image_size`` input and the shape checks of images and tokens."""
+
+    def __init__(self, image_size: tuple[int, int], in_channels: int):
+        super().__init__()
+        self.grid = check_image_size(image_size, 2)
+        self.image_size, self.in_channels = tuple(image_size), in_channels
+
+    @property
+    def num_tokens(self) -> int:
+        return self.grid[0] * self.grid[1]
+
+    def _check(self, images: Tensor) -> None:
+        if images.dim() != 4 or tuple(images.shape[1:]) != (self.in_channels, *self.image_size):
+            raise ValueError(f"images has shape {tuple(images.shape)}; this model takes "
+                             f"(B, {self.in_channels}, {self.image_size[0]}, "
+                             f"{self.image_size[1]}).")
+
+    def _check_tokens(self, tokens: Tensor) -> None:
+        if tokens.dim() != 2 or tokens.size(1) != self.num_tokens:
+            raise ValueError(f"tokens has shape {tuple(tokens.shape)}; give (B, "
+                             f"{self.num_tokens}) codes of the {self.grid} latent grid.")
+
+
+class VQVAE(ImageTokenizer):
     """A VQ-VAE on grid graphs: image -> ``(H/4) x (W/4)`` tokens -> image logits.
 
     Args:
@@ -189,24 +215,12 @@ class VQVAE(nn.Module):
     def __init__(self, image_size: tuple[int, int] = (28, 56), in_channels: int = 3,
                  num_codes: int = 64, code_dim: int = 32, hidden: int = 64, beta: float = 0.25,
                  ema: bool = False, dead_threshold: float = 0.0):
-        super().__init__()
-        self.grid = check_image_size(image_size, 2)
-        self.image_size, self.in_channels = tuple(image_size), in_channels
+        super().__init__(image_size, in_channels)
         self.num_codes = num_codes
         self.encoder = TokenEncoder(in_channels, code_dim, hidden)
         self.quantizer = VectorQuantizer(num_codes, code_dim, beta, ema,
                                          dead_threshold=dead_threshold)
         self.decoder = TokenDecoder(code_dim, in_channels, hidden)
-
-    @property
-    def num_tokens(self) -> int:
-        return self.grid[0] * self.grid[1]
-
-    def _check(self, images: Tensor) -> None:
-        if images.dim() != 4 or tuple(images.shape[1:]) != (self.in_channels, *self.image_size):
-            raise ValueError(f"images has shape {tuple(images.shape)}; this model takes "
-                             f"(B, {self.in_channels}, {self.image_size[0]}, "
-                             f"{self.image_size[1]}).")
 
     def forward(self, images: Tensor, *, fast: bool = True) -> tuple[Tensor, dict[str, Tensor]]:
         self._check(images)
@@ -224,8 +238,6 @@ class VQVAE(nn.Module):
 
     def decode(self, tokens: Tensor) -> Tensor:
         """Images in ``[0, 1]`` ``(B, C, H, W)`` from tokens ``(B, h*w)``."""
-        if tokens.dim() != 2 or tokens.size(1) != self.num_tokens:
-            raise ValueError(f"tokens has shape {tuple(tokens.shape)}; give (B, "
-                             f"{self.num_tokens}) codes of the {self.grid} latent grid.")
+        self._check_tokens(tokens)
         zq = self.quantizer.lookup(tokens.reshape(-1))  # (B*h*w, D)
         return torch.sigmoid(self.decoder(zq, self.grid))
