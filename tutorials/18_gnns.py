@@ -45,7 +45,8 @@ assert_same_numbers("L == networkx.laplacian_matrix", L,
                     torch.tensor(nx.laplacian_matrix(nxg, weight="weight").toarray(),
                                  dtype=torch.float64))
 eig = torch.linalg.eigvalsh(L)
-print(f"smallest Laplacian eigenvalues {eig[:3].numpy().round(3)}: one zero per connected piece")
+print(f"smallest Laplacian eigenvalues {eig[:3].abs().numpy().round(3)}: one zero per "
+      "connected piece")
 
 # %%
 # Centralities and what they rank
@@ -55,12 +56,14 @@ print(f"smallest Laplacian eigenvalues {eig[:3].numpy().round(3)}: one zero per 
 # All five put the instructor (node 0) and the president (node 33), the two faction leaders, on
 # top; each equals networkx's (unweighted here).
 
-plain = from_networkx(nx.Graph(nxg.edges()))
+unweighted = nx.Graph()
+unweighted.add_nodes_from(range(34))  # keep the node order 0..33
+unweighted.add_edges_from(nxg.edges())
+plain = from_networkx(unweighted)
 reference = {"degree": nx.degree_centrality, "closeness": nx.closeness_centrality,
              "betweenness": nx.betweenness_centrality,
              "eigenvector": lambda h: nx.eigenvector_centrality_numpy(h),
              "pagerank": nx.pagerank}
-unweighted = nx.Graph(nxg.edges())
 for kind, fn in reference.items():
     ours = centrality(plain, kind=kind).double()
     theirs = fn(unweighted)
@@ -89,7 +92,8 @@ assert_same_numbers("GCNConv == propagate with the gcn_norm edge weights",
                     @ conv.lin.weight.T + conv.bias)
 with_virtual = propagate(x, plain.edge_index, virtual_node=True)
 n = 34
-by_hand_edges = torch.cat([plain.edge_index, torch.stack([torch.full((n,), n), torch.arange(n)])], 1)
+to_all = torch.stack([torch.full((n,), n), torch.arange(n)])  # the virtual node n -> every node
+by_hand_edges = torch.cat([plain.edge_index, to_all], 1)
 by_hand = propagate(torch.cat([x, x.mean(0, keepdim=True)]), by_hand_edges)[:n]
 assert_same_numbers("virtual node: propagate(virtual_node=True) == node added by hand",
                     with_virtual, by_hand)
