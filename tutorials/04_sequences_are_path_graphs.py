@@ -2,13 +2,12 @@
 04 - Sequences are path graphs
 ==============================
 
-**Course sequence 6** (see :ref:`course`). A recurrent network is message passing on a path graph: a cell applied
-along the edges `t -> t + 1` in topological order. You will see that geodl's `LSTM` on a path
-graph *is* `torch.nn.LSTM` (its fast path calls it) and that its generic message-passing path
-gives the same numbers; that the same layer runs on trees and DAGs, and what the child-sum
-Tree-LSTM changes; then train a GRU on MNIST-1D and an LSTM forecaster on the sunspot series.
-About 30 s on a CPU.
-"""
+**Course sequence 6** (see :ref:`course`). A recurrent network is message passing on a path graph:
+a cell applied along the edges `t -> t + 1` in topological order. You will see that geodl's `LSTM`
+on a path graph *is* `torch.nn.LSTM` (its fast path calls it) and that its generic message-passing
+path gives the same numbers; that the same layer runs on trees and DAGs, and what the child-sum
+Tree-LSTM changes; then train a GRU on MNIST-1D and an LSTM forecaster on the sunspot series. About
+30 s on a CPU. """
 
 import torch
 import torch.nn.functional as F

@@ -51,7 +51,8 @@ n = len(y)
 w_closed = torch.linalg.solve(X.T @ X, X.T @ y)
 w_lstsq = torch.linalg.lstsq(X, y.unsqueeze(1)).solution.squeeze(1)
 assert_same_numbers("normal equations == lstsq (QR)", w_closed, w_lstsq, atol=1e-8)
-lr = 1 / torch.linalg.eigvalsh(2 / n * X.T @ X).max()  # step 1/L: L the gradient's Lipschitz constant
+# step 1/L, L the Lipschitz constant of the gradient (the largest eigenvalue of the Hessian)
+lr = 1 / torch.linalg.eigvalsh(2 / n * X.T @ X).max()
 w = torch.zeros(X.size(1), dtype=X.dtype)
 for _ in range(20_000):
     w = w - lr * 2 / n * X.T @ (X @ w - y)

@@ -88,8 +88,9 @@ print(f"chosen width {best}: test accuracy {score(model, te):.3f} (reported once
 folds = stratified_kfold(y, k=5, seed=0, validation=False)
 fold_acc = torch.tensor([score(train(torch.cat([a, b]), hidden=best), test)
                          for a, b, test in folds])
+per_class = torch.bincount(y, minlength=10)
 for _, _, test in folds:  # every fold holds ~1/5 of every class
-    assert (torch.bincount(y[test], minlength=10) - torch.bincount(y, minlength=10) / 5).abs().max() <= 1
+    assert (torch.bincount(y[test], minlength=10) - per_class / 5).abs().max() <= 1
 print(f"5-fold accuracy {fold_acc.mean():.3f} +- {fold_acc.std():.3f} "
       f"(folds: {', '.join(f'{a:.3f}' for a in fold_acc)})")
 

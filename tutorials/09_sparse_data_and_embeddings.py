@@ -67,7 +67,8 @@ onehot = torch.sparse_coo_tensor(torch.stack([torch.arange(T), word]), torch.one
 bow = torch.sparse_coo_tensor(torch.stack([sentence, word]), torch.ones(T), (S, V),
                               check_invariants=True).coalesce()  # (S, V) word counts
 print(f"one-hot {tuple(onehot.shape)}: {T} non-zeros, density {T / (T * V):.1e}; "
-      f"bag of words {tuple(bow.shape)}: {bow._nnz()} non-zeros, density {bow._nnz() / (S * V):.1e}")
+      f"bag of words {tuple(bow.shape)}: {bow._nnz()} non-zeros, "
+      f"density {bow._nnz() / (S * V):.1e}")
 print(f"dense float32 would take {S * V * 4 / 2**20:.1f} MiB, the sparse bag of words "
       f"{bow._nnz() * (2 * 8 + 4) / 2**20:.2f} MiB")
 assert_same_numbers("bag of words == sum of one-hots (first sentence)", bow[0].to_dense(),
@@ -210,7 +211,8 @@ def mean_vectors(table):
     return bipartite_propagate(table, word, sentence, S, "mean")  # (S, dim)
 
 
-results = {"bag of words (sparse, V = %d)" % V: fit_linear(bow.to_dense()),
+BOW = f"bag of words (sparse, V = {V})"
+results = {BOW: fit_linear(bow.to_dense()),
            "mean of skip-gram vectors": fit_linear(mean_vectors(embeddings["skip-gram"])),
            "mean of CBOW vectors": fit_linear(mean_vectors(embeddings["CBOW"])),
            "mean of random vectors": fit_linear(mean_vectors(torch.randn(V, dim)))}
@@ -229,4 +231,4 @@ with torch.no_grad():
     results["embedding learned for the task"] = accuracy(head(bag(word, offsets))[test], y[test])
 for name, acc in results.items():
     print(f"{name:34s} test accuracy {acc:.3f}")
-assert results["bag of words (sparse, V = %d)" % V] > 0.7
+assert results[BOW] > 0.7

@@ -156,7 +156,7 @@ def load_tinyshakespeare(root: str | os.PathLike | None = None, *, train_fractio
 def load_sentiment(root: str | os.PathLike | None = None,
                    sources: Sequence[str] = SENTIMENT_SOURCES, *,
                    download: bool = False) -> SentimentData:
-    """Load the UCI "Sentiment Labelled Sentences" (Kotzias et al., KDD 2015).
+    r"""Load the UCI "Sentiment Labelled Sentences" (Kotzias et al., KDD 2015).
 
     Each raw line is ``sentence<TAB>label``; lines are split at the last tab with no CSV
     quoting (IMDb sentences hold unbalanced double quotes, which merge lines under quoting),

@@ -85,3 +85,18 @@ def test_fast_path_check_catches_a_wrong_fast_path():
     assert_fast_path_matches(lambda x, g: propagate(x, g.edge_index), X, path_graph(5))
     with pytest.raises(AssertionError, match="differs from the generic path"):
         assert_fast_path_matches(wrong, X, path_graph(5))
+
+
+def test_assert_same_numbers_passes_fails_and_refuses_nan(capsys):
+    from geodl.testing import assert_same_numbers
+
+    assert assert_same_numbers("x == x", torch.ones(3), torch.ones(3)) == 0.0
+    assert "same numbers: x == x: max|diff| = 0.0e+00 <= 1.0e-10" in capsys.readouterr().out
+    with pytest.raises(AssertionError, match="exceeds atol"):
+        assert_same_numbers("off by one", torch.zeros(2), torch.ones(2))
+    with pytest.raises(AssertionError, match="exceeds atol"):
+        assert_same_numbers("nan", torch.tensor([float("nan")]), torch.tensor([0.0]))
+    with pytest.raises(AssertionError, match="shapes differ"):
+        assert_same_numbers("shapes", torch.zeros(2), torch.zeros(3))
+    with pytest.raises(ValueError, match="one-line"):
+        assert_same_numbers("", torch.zeros(1), torch.zeros(1))
