@@ -47,6 +47,7 @@ class SAGEConv(nn.Module):
         - x ``(N, F_in)``, edge_index ``(2, E)``
         - out ``(N, F_out)``
 
+    >>> import torch
     >>> conv = SAGEConv(4, 2)
     >>> conv(torch.randn(3, 4), torch.tensor([[0, 1], [1, 2]])).shape
     torch.Size([3, 2])

@@ -31,6 +31,7 @@ class SampledNodeClassification(NodeClassification):
     The loss is the cross-entropy on the seeds, ``out[:batch.batch_size]``. Under torchrun
     :mod:`geodl.tasks.distributed` shards the seed nodes through ``task.loader``.
 
+    >>> import torch
     >>> from geodl.graph import Graph
     >>> ei = torch.tensor([[0, 1, 2, 3, 4], [1, 2, 3, 4, 5]])
     >>> g = Graph(x=torch.randn(6, 3), edge_index=ei,

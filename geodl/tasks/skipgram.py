@@ -31,7 +31,7 @@ def skipgram_pairs(walks: Tensor, window: int) -> Tensor:
     dropped.
 
     >>> skipgram_pairs(torch.tensor([[0, 1, 2]]), 1).tolist()
-    [[0, 1, 1, 2], [1, 0, 2, 1]]
+    [[0, 1, 1, 2], [1, 2, 0, 1]]
     """
     check_positive_int(window, "window")
     if walks.dim() == 1:
