@@ -27,6 +27,7 @@ from geodl.graph import Graph, generic, grid_graph, laplacian  # noqa: E402
 from geodl.nn import propagate  # noqa: E402
 from geodl.nn.grid_conv import GridConv  # noqa: E402
 from geodl.nn.grid_pool import GridPool  # noqa: E402
+from geodl.testing import assert_same_numbers  # noqa: E402
 
 torch.manual_seed(0)
 
@@ -78,8 +79,8 @@ for title, k in kernels.items():
     fast, _ = conv(x, g)  # F.conv2d on the channels-last view of x
     generic_path, _ = conv(x, generic(g))  # propagate over g's typed edges
     by_hand = propagate(x, g.edge_index, edge_weight=k.flatten()[g.edge_type])
-    print(f"{title:28s} |fast - generic| = {(fast - generic_path).abs().max():.1e}, "
-          f"|fast - propagate| = {(fast - by_hand).abs().max():.1e}")
+    assert_same_numbers(f"{title}: conv2d fast path == generic path", fast, generic_path)
+    assert_same_numbers(f"{title}: conv2d fast path == propagate", fast, by_hand)
     responses[title] = fast.detach().view(H, W)
 
 # %%
@@ -93,8 +94,8 @@ plus = (g.edge_type % 2 == 1)  # types 1, 3, 5, 7: offsets (-1, 0), (0, -1), (0,
 four = Graph(edge_index=g.edge_index[:, plus], num_nodes=H * W)
 minus_lx = -(laplacian(four, sparse=False).double() @ x).view(H, W)
 inner = (slice(1, -1), slice(1, -1))
-print("interior |Laplacian kernel - (-L x)| =",
-      f"{(responses['Laplacian'][inner] - minus_lx[inner]).abs().max():.1e}")
+assert_same_numbers("interior: Laplacian kernel == -L x", responses["Laplacian"][inner],
+                    minus_lx[inner])
 
 fig, axes = plt.subplots(1, 4, figsize=(12, 3))
 for ax, (title, img) in zip(axes, [("image: " + name, image), *responses.items()]):

@@ -17,6 +17,7 @@ from geodl.graph import generic, path_graph
 from geodl.models.rnn import Forecaster, RNNConfig, SequenceClassifier
 from geodl.nn.recurrent import LSTM
 from geodl.nn.tree_lstm import ChildSumTreeLSTM
+from geodl.testing import assert_same_numbers
 
 torch.manual_seed(0)
 torch.set_num_threads(1)
@@ -44,9 +45,9 @@ layer = LSTM(C, H, num_layers=2, bidirectional=True).double()
 out_fast, (h_fast, c_fast) = layer(x, g)
 out_generic, (h_generic, c_generic) = layer(x, generic(g))
 out_torch, (h_torch, _) = layer.rnn(seq)
-print("fast    vs nn.LSTM:", (out_fast - out_torch.reshape(B * T, -1)).abs().max().item())
-print("generic vs fast   :", (out_generic - out_fast).abs().max().item(),
-      (h_generic - h_fast).abs().max().item())
+assert_same_numbers("LSTM fast path == nn.LSTM", out_fast, out_torch.reshape(B * T, -1))
+assert_same_numbers("LSTM generic path == fast path (outputs)", out_generic, out_fast)
+assert_same_numbers("LSTM generic path == fast path (final states)", h_generic, h_fast)
 
 # %%
 # The same layer on a tree
@@ -64,8 +65,8 @@ with torch.no_grad():
     print("root state, summed LSTM :", summed(words, tree)[1][0].view(-1)[:3])
     print("root state, Tree-LSTM   :", tree_lstm(words, tree)[1][0].view(-1)[:3])
     chain = path_graph(6)
-    print("on a path they agree    :",
-          (summed(words, chain)[0] - tree_lstm(words, generic(chain))[0]).abs().max().item())
+    assert_same_numbers("on a path: LSTM == child-sum Tree-LSTM", summed(words, chain)[0],
+                        tree_lstm(words, generic(chain))[0])
 
 # %%
 # Sequence -> vector: a GRU classifier on MNIST-1D
