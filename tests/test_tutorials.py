@@ -37,7 +37,8 @@ def test_tutorial_runs_and_its_equalities_hold(path, tmp_path):
     found = claims(out.stdout)
     # the generative tutorials (merged from their own branches) do not print their equalities
     # through assert_same_numbers yet; they still run and assert internally
-    assert found or path.stem in NO_PRINTED_CLAIMS_YET, f"{path.name} claims no equality (no 'same numbers:' line in its output)"
+    assert found or path.stem in NO_PRINTED_CLAIMS_YET, \
+        f"{path.name} claims no equality (no 'same numbers:' line in its output)"
     broken = [(what, d, atol) for what, d, atol in found if not d <= atol]
     assert not broken, f"{path.name}: equalities that do not hold: {broken}"
 
