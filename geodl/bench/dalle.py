@@ -32,6 +32,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from geodl.bench.experiments import Outcome
+from geodl.bench.timing import interleaved
 
 __all__ = ["STUDY", "STUDY_QUICK", "TorchVQVAE", "study_trial", "vqvae_speed", "infonce_speed",
            "torch_infonce"]
@@ -114,14 +115,8 @@ class TorchVQVAE(nn.Module):
 
 
 def _timed(step, repeats: int) -> float:
-    step()  # warm-up
-    times = []
-    for _ in range(repeats):
-        tic = time.perf_counter()
-        step()
-        times.append(time.perf_counter() - tic)
-    times.sort()
-    return 1000 * times[len(times) // 2]
+    """Median ms of ``repeats`` calls after one warm-up, by the one bench timer."""
+    return 1e3 * interleaved({"step": step}, rounds=repeats)["step"].median
 
 
 def vqvae_speed(exp, impl: str, seed: int, config: dict, root=None) -> Outcome:

@@ -29,6 +29,7 @@ from torch import Tensor, nn
 from geodl.bench.experiments import Outcome
 from geodl.bench.suites import Experiment, Suite, register
 from geodl.bench.tensors import MEAN, STD, load_images
+from geodl.bench.timing import interleaved
 
 __all__ = ["diffusion_trial", "denoiser_speed", "DiffusersAdapter", "DIFFUSION", "SPEED"]
 
@@ -123,13 +124,8 @@ def _build(impl: str, seed: int, c: dict) -> nn.Module:
 
 
 def _median_ms(fn, repeats: int) -> float:
-    fn()  # warm-up
-    times = []
-    for _ in range(repeats):
-        tic = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - tic)
-    return 1e3 * sorted(times)[len(times) // 2]
+    """Median ms of ``repeats`` calls after one warm-up, by the one bench timer."""
+    return 1e3 * interleaved({"fn": fn}, rounds=repeats)["fn"].median
 
 
 def _sample(model, sched, n: int, seed: int, guidance: float | None, batch: int = 250):

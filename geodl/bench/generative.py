@@ -18,7 +18,6 @@ from __future__ import annotations
 import copy
 import functools
 import statistics
-import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -29,6 +28,7 @@ from geodl.bench.experiments import Outcome, train_model
 from geodl.bench.generative_twins import torch_twin
 from geodl.bench.store import DEFAULT_OUT
 from geodl.bench.suites import Experiment, Published, Suite, register
+from geodl.bench.timing import interleaved
 from geodl.models import GAN, VAE, Autoencoder, Critic, Generator, count_parameters
 from geodl.models.latent import interpolate_latents
 from geodl.tasks import (
@@ -200,11 +200,10 @@ def generative_step_speed(exp, impl: str, seed: int, config: dict, root=None) ->
     opts = (task.configure_optimizers(model) if manual
             else {"model": torch.optim.Adam(model.parameters(), lr=1e-3)})
     torch.manual_seed(seed)
-    batches = task.train_batches()
-    times = []
-    for i in range(1 + config["repeats"]):  # the first step warms up
-        idx = batches[i % len(batches)]
-        tic = time.perf_counter()
+    batches, calls = task.train_batches(), iter(range(1 + config["repeats"]))
+
+    def step():  # one warm-up step (batch 0), then batch 1, 2, ...
+        idx = batches[next(calls) % len(batches)]
         if manual:
             task.train_step(model, idx, opts)
         else:
@@ -212,7 +211,7 @@ def generative_step_speed(exp, impl: str, seed: int, config: dict, root=None) ->
             out = task.train_step(model, idx)
             (out["loss"] if isinstance(out, dict) else out).backward()
             opts["model"].step()
-        times.append(time.perf_counter() - tic)
+    t = interleaved({"step": step}, rounds=config["repeats"])["step"]
     if impl == "geodl":  # generic message passing vs the fast path, float64, eval mode
         m = copy.deepcopy(model).double().eval()
         gap = _gap(_outputs(m, config), _outputs(m, config, fast=False))
@@ -220,9 +219,9 @@ def generative_step_speed(exp, impl: str, seed: int, config: dict, root=None) ->
         torch.manual_seed(seed)
         ref = _build(config).eval()
         gap = _gap(_outputs(ref, config), _outputs(torch_twin(ref), config))
-    times = sorted(times[1:])
-    return Outcome({"ms": 1e3 * times[len(times) // 2], "max_abs_diff": gap},
-                   params=count_parameters(model), train_time=sum(times))
+    return Outcome({"ms": 1e3 * t.median, "ms_min": 1e3 * t.min, "ms_max": 1e3 * t.max,
+                    "max_abs_diff": gap},
+                   params=count_parameters(model), train_time=sum(t.samples))
 
 
 # -- the recipes -----------------------------------------------------------------------------
