@@ -203,7 +203,7 @@ def run_study(config: dict, seed: int = 0, root=None, out: str | Path | None = N
                 _sample_grids(out, split, kind, ev, cand, c.get("grids", 4))
     lap("generate_and_judge")
     if out is not None:
-        from geodl.bench.report import atomic_write
+        from geodl._io import atomic_write
 
         table = study_table(rows, metrics, c)
         atomic_write(out / "study.md", lambda tmp: Path(tmp).write_text(table))

@@ -122,7 +122,7 @@ def save_plots(study, folder: str | os.PathLike) -> list[Path]:
     import optuna
     from optuna.visualization import matplotlib as ovm
 
-    from geodl.bench.report import atomic_write
+    from geodl._io import atomic_write
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -187,7 +187,7 @@ def select_best(spec, model: str, study, seeds, *, top_k: int = 3, store=None,
 def _write_json(path: Path, data) -> None:
     import json
 
-    from geodl.bench.report import atomic_write
+    from geodl._io import atomic_write
 
     text = json.dumps(data, indent=2, default=str) + "\n"
     atomic_write(path, lambda tmp: Path(tmp).write_text(text))

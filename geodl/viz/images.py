@@ -69,7 +69,7 @@ def save_image_grid(images: Tensor, path: str | os.PathLike, ncol: int | None = 
     """
     import matplotlib.image
 
-    from geodl.bench.report import atomic_write
+    from geodl._io import atomic_write
 
     grid = image_grid(images, ncol, padding, value_range)
     grid = grid.repeat(scale, 0).repeat(scale, 1)
