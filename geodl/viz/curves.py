@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 __all__ = ["plot_history"]
@@ -111,6 +112,8 @@ def plot_history(history: Any, metrics: Sequence[str] | None = None, ax: Any = N
         a.legend(fontsize=8, loc="best")
     if title:
         fig.suptitle(title)
-    if path is not None:
-        fig.savefig(path, dpi=120)
+    if path is not None:  # atomically: a reader never sees half a PNG
+        from geodl._io import atomic_write
+        suffix = Path(path).suffix or ".png"
+        atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=120), suffix=suffix)
     return fig
