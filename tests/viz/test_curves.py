@@ -58,7 +58,8 @@ def test_chosen_metrics_given_axes_dict_input_and_png(history, tmp_path):
     assert out is fig and axes[1].get_yscale() == "log" and axes[0].get_yscale() == "linear"
     assert fig._suptitle.get_text() == "GAE on karate"
     assert (tmp_path / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert [p.name for p in tmp_path.iterdir()] == ["curves.png"]  # written atomically: no temp left
+    # written atomically: no temporary file is left beside it
+    assert [p.name for p in tmp_path.iterdir()] == ["curves.png"]
     single = plt.subplots()[1]
     assert plot_history(history, metrics=["ap"], ax=single) is single.figure
 
