@@ -42,8 +42,17 @@ class GridConvTranspose(nn.Module):
     Returns ``(x_out, g_out)`` (see :mod:`geodl.nn.grid_conv`).
 
     Args:
-        in_channels, out_channels, kernel_size, stride, padding, output_padding, dilation,
-        groups, bias: as ``nn.ConvTranspose2d`` (ints or pairs ``(h, w)``).
+        in_channels: :math:`C_{in}`, as ``nn.ConvTranspose2d``.
+        out_channels: :math:`C_{out}`.
+        kernel_size: ``k`` or ``(kh, kw)``.
+        stride: ``s`` or ``(sh, sw)``.
+        padding: ``p`` or ``(ph, pw)``: ``dilation * (kernel_size - 1) - padding`` zeros on
+            each side of the input, as ``nn.ConvTranspose2d``.
+        output_padding: extra rows / columns on one side of the output, smaller than the
+            stride or the dilation.
+        dilation: ``d`` or ``(dh, dw)``.
+        groups: blocked connections from input to output channels.
+        bias: learn an additive bias.
 
     Shapes:
         - x ``(B * H * W, C_in)`` on a grid graph
