@@ -24,9 +24,6 @@ def claims(stdout: str) -> list[tuple[str, float, float]]:
     return [(m["what"], float(m["d"]), float(m["atol"])) for m in CLAIM.finditer(stdout)]
 
 
-NO_PRINTED_CLAIMS_YET = {"10_autoencoders", "11_vae", "13_gan", "14_diffusion", "15_mini_dalle"}
-
-
 @pytest.mark.parametrize("path", TUTORIALS, ids=[p.stem for p in TUTORIALS])
 def test_tutorial_runs_and_its_equalities_hold(path, tmp_path):
     env = {**os.environ, "MPLBACKEND": "Agg", "PYTHONWARNINGS": "error::FutureWarning",
@@ -35,10 +32,7 @@ def test_tutorial_runs_and_its_equalities_hold(path, tmp_path):
                          text=True, timeout=300)
     assert out.returncode == 0, f"{path.name} failed:\n{out.stdout[-3000:]}\n{out.stderr[-3000:]}"
     found = claims(out.stdout)
-    # the generative tutorials (merged from their own branches) do not print their equalities
-    # through assert_same_numbers yet; they still run and assert internally
-    assert found or path.stem in NO_PRINTED_CLAIMS_YET, \
-        f"{path.name} claims no equality (no 'same numbers:' line in its output)"
+    assert found, f"{path.name} claims no equality (no 'same numbers:' line in its output)"
     broken = [(what, d, atol) for what, d, atol in found if not d <= atol]
     assert not broken, f"{path.name}: equalities that do not hold: {broken}"
 

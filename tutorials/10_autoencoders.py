@@ -1,29 +1,22 @@
-# ---
-# jupyter:
-#   jupytext:
-#     formats: py:percent
-#     text_representation:
-#       extension: .py
-#       format_name: percent
-# ---
+"""
+10 - Auto-encoders and denoising on grid graphs
+===============================================
 
-# %% [markdown]
-# # 10 - Auto-encoders and denoising on grid graphs
-#
-# **What this teaches.** An auto-encoder squeezes an image through a small code and rebuilds it:
-# `z = f(x)`, `x_hat = sigmoid(g(z))`. In geodl both halves are message passing: the encoder is
-# a stack of stride-2 `GridConv`s (each a convolution on the image's grid graph, halving it) and
-# a dense head; the decoder projects the code onto a coarse grid and grows it back with
-# `GridConvTranspose`. A dense auto-encoder is an MLP, message passing on one node with no
-# edges. A *denoising* auto-encoder sees a corrupted image (Gaussian noise, salt-and-pepper,
-# masking) and must return the clean one, which forces the code to capture structure rather
-# than copy pixels (Vincent et al. 2008). We train both on Fashion-MNIST with `geodl.tasks.fit`,
-# score reconstructions by PSNR and write the results as PNG grids.
-#
-# The default is a short form that the tests run (600 training images, narrow networks, a few
-# epochs: well under a minute of CPU, and the numbers show the trend, not converged quality);
-# `GEODL_TUTORIAL_FULL=1 python 10_autoencoders.py` trains the (32, 64) networks on 20,000
-# images for 5 epochs (a few minutes per model on 2 cores).
+**What this teaches.** An auto-encoder squeezes an image through a small code and rebuilds it:
+`z = f(x)`, `x_hat = sigmoid(g(z))`. In geodl both halves are message passing: the encoder is
+a stack of stride-2 `GridConv`s (each a convolution on the image's grid graph, halving it) and
+a dense head; the decoder projects the code onto a coarse grid and grows it back with
+`GridConvTranspose`. A dense auto-encoder is an MLP, message passing on one node with no
+edges. A *denoising* auto-encoder sees a corrupted image (Gaussian noise, salt-and-pepper,
+masking) and must return the clean one, which forces the code to capture structure rather
+than copy pixels (Vincent et al. 2008). We train both on Fashion-MNIST with `geodl.tasks.fit`,
+score reconstructions by PSNR and write the results as PNG grids.
+
+The default is a short form that the tests run (600 training images, narrow networks, a few
+epochs: well under a minute of CPU, and the numbers show the trend, not converged quality);
+`GEODL_TUTORIAL_FULL=1 python 10_autoencoders.py` trains the (32, 64) networks on 20,000
+images for 5 epochs (a few minutes per model on 2 cores).
+"""
 
 # %%
 import os
@@ -32,9 +25,11 @@ from pathlib import Path
 
 import torch
 
+from geodl.bench.generative_twins import torch_twin
 from geodl.datasets import load_fashion_mnist
 from geodl.models import Autoencoder
 from geodl.tasks import Reconstruction, corrupt, fit, psnr, to_unit_images
+from geodl.testing import assert_same_numbers
 from geodl.viz import save_image_grid
 
 FULL = os.environ.get("GEODL_TUTORIAL_FULL") == "1"
@@ -48,7 +43,8 @@ print("train", tuple(x.shape), "test", tuple(x_test.shape), "values in", x.min()
       "..", x.max().item())
 
 # %% [markdown]
-# ## The convolutional auto-encoder: 28 -> 14 -> 7 and back
+# The convolutional auto-encoder: 28 -> 14 -> 7 and back
+# ------------------------------------------------------
 # Two stride-2 4x4 convolutions take the 28 x 28 grid to 14 x 14 and 7 x 7; the dense head
 # reads each image's 49 nodes and emits a 32-number code. The decoder mirrors it. A size the
 # stack cannot halve is refused before any work:
@@ -61,12 +57,19 @@ except ValueError as error:
 
 ae = Autoencoder(image_size=(28, 28), latent=32, kind="conv", channels=WIDTH)
 print(ae.encoder)
-with torch.no_grad():  # the generic message-passing path computes the same function
-    gap = (ae(x_test[:4]) - ae(x_test[:4], fast=False)).abs()
-print(f"|fast - generic| = {gap.max():.1e}")
+# The same function three ways: the conv2d fast path, the generic message-passing path, and
+# the same network written with nn.Conv2d / nn.ConvTranspose2d (the benchmark's twin), all with
+# these weights.
+with torch.no_grad():
+    ae.eval()
+    fast, generic, classic = ae(x_test[:4]), ae(x_test[:4], fast=False), torch_twin(ae)(x_test[:4])
+    ae.train()
+assert_same_numbers("conv AE: conv2d fast path == message passing", fast, generic, atol=1e-4)
+assert_same_numbers("conv AE == nn.Conv2d / nn.ConvTranspose2d twin", fast, classic, atol=1e-4)
 
 # %% [markdown]
-# ## Training with the one loop
+# Training with the one loop
+# --------------------------
 # `Reconstruction` is a task: shuffled mini-batches (seeded per epoch by `fit`), the binary
 # cross-entropy of the logits summed over pixels, and PSNR on the validation images.
 
@@ -76,7 +79,8 @@ history = fit(ae, Reconstruction(x, val_images=x_test, batch_size=BATCH), epochs
 print("val PSNR per epoch:", [round(v, 2) for v in history.val["psnr"]])
 
 # %% [markdown]
-# ## Denoising: three corruptions
+# Denoising: three corruptions
+# ----------------------------
 # The same network, trained to undo a corruption. `noisy_psnr` is the corrupted input's PSNR;
 # the gain over it is what the network learnt.
 
@@ -92,7 +96,8 @@ for kind, level in (("gaussian", 0.3), ("salt_pepper", 0.2), ("mask", 0.5)):
           f"denoised {h.val['psnr'][-1]:.2f} dB")
 
 # %% [markdown]
-# ## A dense (MLP) denoiser for comparison
+# A dense (MLP) denoiser for comparison
+# -------------------------------------
 # One node per image, 784 features, no edges: `Linear -> ReLU -> Linear`.
 
 # %%
@@ -105,7 +110,8 @@ print(f"dense DAE, Gaussian 0.3: {h.val['psnr'][-1]:.2f} dB "
       f"{sum(p.numel() for p in results['gaussian'][0].parameters()):,} for the conv one)")
 
 # %% [markdown]
-# ## Pictures: clean, corrupted, denoised
+# Pictures: clean, corrupted, denoised
+# ------------------------------------
 # Rows of eight: the clean test images, the salt-and-pepper inputs, the conv DAE's outputs.
 
 # %%

@@ -1,30 +1,23 @@
-# ---
-# jupyter:
-#   jupytext:
-#     formats: py:percent
-#     text_representation:
-#       extension: .py
-#       format_name: percent
-# ---
+"""
+13 - GAN -> WGAN -> WGAN-GP on grid graphs
+==========================================
 
-# %% [markdown]
-# # 13 - GAN -> WGAN -> WGAN-GP on grid graphs
-#
-# **What this teaches.** A generator `G(z)` (a dense projection onto a 7 x 7 grid, then
-# `GridConvTranspose` up to 28 x 28, tanh) and a critic `D(x)` (stride-2 `GridConv`s, LeakyReLU,
-# a dense score) play a game. The original GAN (non-saturating form) trains D as a classifier
-# and G to fool it; the WGAN replaces that with the Wasserstein-1 estimate
-# `E D(x) - E D(G(z))` over 1-Lipschitz critics, enforced by clipping the weights; WGAN-GP
-# enforces it with a gradient penalty `lambda (||grad D(x_hat)|| - 1)^2` on random interpolates,
-# lambda = 10, five critic updates per generator update, Adam(1e-4, betas (0, 0.9)) and no batch
-# norm in the critic (Gulrajani et al. 2017). The one `fit` loop trains all three: a task with
-# `configure_optimizers` does its own updates (manual optimisation), and `fit` still seeds,
-# records, checkpoints both optimizers and the step counter, and resumes exactly. Quality is
-# measured by the Frechet distance in the feature space of a geodl CNN trained on Fashion-MNIST
-# (Inception weights cannot be downloaded here, so it is not "FID").
-#
-# Short form by default (the tests run it: 512 images, one epoch each, narrow nets: the samples
-# are blobs); `GEODL_TUTORIAL_FULL=1` uses 20,000 images, the suite's widths and 5 epochs.
+**What this teaches.** A generator `G(z)` (a dense projection onto a 7 x 7 grid, then
+`GridConvTranspose` up to 28 x 28, tanh) and a critic `D(x)` (stride-2 `GridConv`s, LeakyReLU,
+a dense score) play a game. The original GAN (non-saturating form) trains D as a classifier
+and G to fool it; the WGAN replaces that with the Wasserstein-1 estimate
+`E D(x) - E D(G(z))` over 1-Lipschitz critics, enforced by clipping the weights; WGAN-GP
+enforces it with a gradient penalty `lambda (||grad D(x_hat)|| - 1)^2` on random interpolates,
+lambda = 10, five critic updates per generator update, Adam(1e-4, betas (0, 0.9)) and no batch
+norm in the critic (Gulrajani et al. 2017). The one `fit` loop trains all three: a task with
+`configure_optimizers` does its own updates (manual optimisation), and `fit` still seeds,
+records, checkpoints both optimizers and the step counter, and resumes exactly. Quality is
+measured by the Frechet distance in the feature space of a geodl CNN trained on Fashion-MNIST
+(Inception weights cannot be downloaded here, so it is not "FID").
+
+Short form by default (the tests run it: 512 images, one epoch each, narrow nets: the samples
+are blobs); `GEODL_TUTORIAL_FULL=1` uses 20,000 images, the suite's widths and 5 epochs.
+"""
 
 # %%
 import os
@@ -33,6 +26,7 @@ from pathlib import Path
 
 import torch
 
+from geodl.bench.generative_twins import torch_twin
 from geodl.datasets import load_fashion_mnist
 from geodl.models import GAN, Critic, Generator
 from geodl.tasks import (
@@ -46,6 +40,7 @@ from geodl.tasks import (
     to_unit_images,
     train_feature_classifier,
 )
+from geodl.testing import assert_same_numbers
 from geodl.viz import save_image_grid
 
 FULL = os.environ.get("GEODL_TUTORIAL_FULL") == "1"
@@ -64,7 +59,8 @@ def make_gan(num_classes=0):
 
 
 # %% [markdown]
-# ## The feature space for the Frechet distance
+# The feature space for the Frechet distance
+# ------------------------------------------
 # A small geodl CNN classifier; its hidden layer gives the features. The floor is the distance
 # between two sets of real images (train vs test).
 
@@ -81,16 +77,43 @@ floor = frechet_distance(x[:500], x_test, feats)
 print(f"Frechet distance, train vs test images (the floor): {floor:.2f}")
 
 # %% [markdown]
-# ## The gradient penalty on a critic whose gradient we know
+# The gradient penalty on a critic whose gradient we know
+# -------------------------------------------------------
 # For `D(x) = w . x` the gradient is `w` everywhere, so the penalty is `(||w|| - 1)^2`.
 
 # %%
-w = torch.tensor([3.0, 4.0])
-print("penalty:", float(gradient_penalty(lambda im, _: im.flatten(1) @ w, torch.rand(4, 1, 1, 2),
-                                         torch.rand(4, 1, 1, 2)).detach()), "= (5 - 1)^2")
+w = torch.tensor([3.0, 4.0], dtype=torch.float64)
+penalty = gradient_penalty(lambda im, _: im.flatten(1) @ w, torch.rand(4, 1, 1, 2).double(),
+                           torch.rand(4, 1, 1, 2).double())
+assert_same_numbers("gradient penalty of D(x) = w.x == (||w|| - 1)^2", penalty.detach(),
+                    torch.tensor(16.0, dtype=torch.float64))
 
 # %% [markdown]
-# ## Three losses, the same budget (epochs over the same images)
+# Generator and critic are message passing on grid graphs
+# -------------------------------------------------------
+# The generator grows a 7 x 7 grid graph with `GridConvTranspose`, the critic shrinks the image's
+# grid graph with stride-2 `GridConv`s. Their conv fast paths, their message-passing definitions
+# and the same networks written with `nn.ConvTranspose2d` / `nn.Conv2d` (the benchmark's twins)
+# compute the same function with these weights.
+
+# %%
+gan = make_gan().eval()
+twin = torch_twin(gan).eval()
+with torch.no_grad():
+    z = torch.randn(4, 32)
+    fake = gan.generator(z)
+    assert_same_numbers("generator: conv fast path == message passing", fake,
+                        gan.generator(z, fast=False), atol=1e-4)
+    assert_same_numbers("generator == nn.ConvTranspose2d twin", fake, twin.generator(z),
+                        atol=1e-4)
+    assert_same_numbers("critic: conv fast path == message passing", gan.critic(x_test[:4]),
+                        gan.critic(x_test[:4], fast=False), atol=1e-4)
+    assert_same_numbers("critic == nn.Conv2d twin", gan.critic(x_test[:4]),
+                        twin.critic(x_test[:4]), atol=1e-4)
+
+# %% [markdown]
+# Three losses, the same budget (epochs over the same images)
+# -----------------------------------------------------------
 
 # %%
 scores = {}
@@ -108,22 +131,43 @@ for loss in ("gan", "wgan", "wgan-gp"):
 print("sample grids in", OUT)
 
 # %% [markdown]
-# ## A conditional WGAN-GP, with a checkpoint and an exact resume
-# The run is stopped after its first epoch (a callback returning True), then resumed from the
-# checkpoint: both optimizers and the task's step counter come back, so the n_critic schedule
-# continues where it was.
+# A conditional WGAN-GP, with a checkpoint and an exact resume
+# ------------------------------------------------------------
+# The run is killed in its second epoch (the callback raises, as Ctrl-C would; a callback that
+# *returns* True stops the run for good, like early stopping, and a resume then has nothing left
+# to do), then resumed from the checkpoint: both optimizers and the task's step counter come
+# back, so the n_critic schedule continues where it was, and the weights end equal to those of a
+# run that was never interrupted.
 
 # %%
 ckpt = OUT / "cwgan.pt"
 gan = make_gan(10)
 task = AdversarialTask(x, y, loss="wgan-gp", conditional=True, batch_size=64)
-fit(gan, task, epochs=EPOCHS + 1, restore_best=False, progress=False, checkpoint=ckpt,
-    callback=lambda epoch, history: epoch == 0)
+
+
+def kill_in_second_epoch(epoch, history):  # called after the epoch, before its checkpoint
+    if epoch == 1:
+        raise KeyboardInterrupt
+
+
+try:
+    fit(gan, task, epochs=EPOCHS + 2, restore_best=False, progress=False, checkpoint=ckpt,
+        callback=kill_in_second_epoch)
+except KeyboardInterrupt:
+    print("killed in epoch 1; the checkpoint holds epoch", load_checkpoint(ckpt)["epoch"])
 state = load_checkpoint(ckpt)
 print("checkpoint holds optimizers", sorted(state["optimizers"]), "and task state",
       state["task_state"])
+gan = make_gan(10)  # a fresh process would start from scratch: the checkpoint brings it back
 fit(gan, AdversarialTask(x, y, loss="wgan-gp", conditional=True, batch_size=64),
-    epochs=EPOCHS + 1, restore_best=False, progress=False, checkpoint=ckpt, resume=True)
+    epochs=EPOCHS + 2, restore_best=False, progress=False, checkpoint=ckpt, resume=True)
+# the same run without the interruption ends with the same weights, to the last bit
+straight = make_gan(10)
+fit(straight, AdversarialTask(x, y, loss="wgan-gp", conditional=True, batch_size=64),
+    epochs=EPOCHS + 2, restore_best=False, progress=False)
+assert_same_numbers("stopped + resumed == uninterrupted run (all weights)",
+                    torch.cat([p.detach().flatten() for p in gan.parameters()]),
+                    torch.cat([p.detach().flatten() for p in straight.parameters()]), atol=0.0)
 gan.eval()
 labels = torch.arange(10).repeat(50)
 samples = gan.sample(len(labels), labels)

@@ -1,33 +1,26 @@
-# ---
-# jupyter:
-#   jupytext:
-#     formats: py:percent
-#     text_representation:
-#       extension: .py
-#       format_name: percent
-# ---
+"""
+14 - Diffusion models: DDPM and DDIM on a grid-graph U-Net
+==========================================================
 
-# %% [markdown]
-# # 14 - Diffusion models: DDPM and DDIM on a grid-graph U-Net
-#
-# **What this teaches.** A denoising diffusion model destroys an image with Gaussian noise in
-# `T = 1000` small steps (the *forward process*, fixed) and learns to undo one step at a time
-# (the *reverse process*). We look at the forward process under the linear and the cosine beta
-# schedules, train geodl's `Denoiser` (a U-Net whose convolutions are message passing on the
-# pixel grid graph and whose self-attention is message passing on the complete graph of the
-# coarsest pixels) with the noise-prediction loss, and sample with the full DDPM chain and with
-# 50-step DDIM. DDIM with `eta = 0` is a deterministic map from noise to image, so spherical
-# interpolation between two noises gives a smooth strip of images; class conditioning with
-# label dropout gives classifier-free guidance.
-#
-# The schedules and schedulers (`geodl.diffusion`) are pure maths without a network and are
-# tested equal to diffusers' `DDPMScheduler` and `DDIMScheduler`.
-#
-# **Budget.** By default this runs a short form (about a minute on 2 CPU cores: 1,024
-# images, 2 epochs of a small U-Net), which is enough to see the pieces work but not to get good
-# samples. `GEODL_TUTORIAL_FULL=1 python 14_diffusion.py` trains on 20,000 images for 10 epochs
-# (about an hour on 2 cores; minutes on a GPU) and gives recognisable garments.
-# `geodl bench run diffusion` is the measured version, beside a plain-torch twin and diffusers.
+**What this teaches.** A denoising diffusion model destroys an image with Gaussian noise in
+`T = 1000` small steps (the *forward process*, fixed) and learns to undo one step at a time
+(the *reverse process*). We look at the forward process under the linear and the cosine beta
+schedules, train geodl's `Denoiser` (a U-Net whose convolutions are message passing on the
+pixel grid graph and whose self-attention is message passing on the complete graph of the
+coarsest pixels) with the noise-prediction loss, and sample with the full DDPM chain and with
+50-step DDIM. DDIM with `eta = 0` is a deterministic map from noise to image, so spherical
+interpolation between two noises gives a smooth strip of images; class conditioning with
+label dropout gives classifier-free guidance.
+
+The schedules and schedulers (`geodl.diffusion`) are pure maths without a network and are
+tested equal to diffusers' `DDPMScheduler` and `DDIMScheduler`.
+
+**Budget.** By default this runs a short form (about a minute on 2 CPU cores: 1,024
+images, 2 epochs of a small U-Net), which is enough to see the pieces work but not to get good
+samples. `GEODL_TUTORIAL_FULL=1 python 14_diffusion.py` trains on 20,000 images for 10 epochs
+(about an hour on 2 cores; minutes on a GPU) and gives recognisable garments.
+`geodl bench run diffusion` is the measured version, beside a plain-torch twin and diffusers.
+"""
 
 # %%
 import os
@@ -39,6 +32,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
+from geodl.bench.denoiser_twin import TorchDenoiser  # noqa: E402
 from geodl.datasets.images import load_fashion_mnist  # noqa: E402
 from geodl.diffusion import (  # noqa: E402
     DDIMScheduler,
@@ -49,6 +43,7 @@ from geodl.diffusion import (  # noqa: E402
 )
 from geodl.models import Denoiser, DenoiserConfig  # noqa: E402
 from geodl.tasks import DiffusionTask, bucket_losses, fit  # noqa: E402
+from geodl.testing import assert_same_numbers  # noqa: E402
 from geodl.viz.images import save_image_grid, save_interpolation_strip  # noqa: E402
 
 FULL = os.environ.get("GEODL_TUTORIAL_FULL") == "1"
@@ -57,7 +52,8 @@ if not FULL:  # the short form runs beside other jobs (the test suite): one thre
     torch.set_num_threads(1)
 
 # %% [markdown]
-# ## Data: Fashion-MNIST in [-1, 1], padded to 32 x 32
+# Data: Fashion-MNIST in [-1, 1], padded to 32 x 32
+# -------------------------------------------------
 # The U-Net halves the grid twice, so 28 x 28 images are padded with the background value to
 # 32 x 32. (Debian package `dataset-fashion-mnist`; synthetic blobs if it is missing.)
 
@@ -76,7 +72,8 @@ x0 = F.pad(images.unsqueeze(1) * 2 - 1, (2, 2, 2, 2), value=-1.0)  # (N, 1, 32, 
 print("training images:", tuple(x0.shape), "in", (float(x0.min()), float(x0.max())))
 
 # %% [markdown]
-# ## The forward process under two schedules
+# The forward process under two schedules
+# ---------------------------------------
 # $q(x_t \mid x_0) = \mathcal N(\sqrt{\bar\alpha_t}\,x_0, (1 - \bar\alpha_t) I)$ with
 # $\bar\alpha_t = \prod_{s \le t} (1 - \beta_s)$. The linear schedule (Ho et al.) destroys the
 # image early: by $t \approx 600$ almost nothing is left, and the last third of the chain is
@@ -107,8 +104,22 @@ for name in ["linear", "cosine"]:
     print(f"{name:6s}: alpha_bar at t = 250, 500, 750: "
           f"{[round(float(abar[t]), 3) for t in (250, 500, 750)]}")
 
+# The scheduler is the formula and nothing else: alpha_bar is the running product of
+# 1 - beta, and add_noise is sqrt(alpha_bar_t) x_0 + sqrt(1 - alpha_bar_t) eps.
+cosine = make_schedule("cosine")
+abar_by_hand = torch.cumprod(1 - cosine.betas.double(), 0)
+assert_same_numbers("alpha_bar == cumprod(1 - beta)", cosine.alphas_cumprod, abar_by_hand,
+                    atol=1e-6)
+t = torch.tensor([0, 250, 999])
+eps = torch.randn(3, 1, 32, 32)
+by_hand = (abar_by_hand[t].sqrt().view(3, 1, 1, 1) * x0[:3]
+           + (1 - abar_by_hand[t]).sqrt().view(3, 1, 1, 1) * eps)
+assert_same_numbers("add_noise == sqrt(abar) x0 + sqrt(1 - abar) eps",
+                    DDPMScheduler("cosine", 1000).add_noise(x0[:3], eps, t), by_hand, atol=1e-5)
+
 # %% [markdown]
-# ## The denoiser and the loss
+# The denoiser and the loss
+# -------------------------
 # `Denoiser` predicts the noise $\epsilon$ in $x_t$ from $(x_t, t, y)$: residual blocks of
 # `GridConv` (3 x 3 message passing on the grid graph), mean pooling and nearest upsampling
 # (cluster assignments between grids), the timestep as a sinusoidal encoding (the Fourier modes
@@ -131,6 +142,20 @@ print(f"{sum(p.numel() for p in model.parameters()):,} parameters; training loss
       [round(v, 4) for v in hist.train_loss])
 ema = task.ema_model()
 
+# The same U-Net three ways, with the trained weights: the fast paths (conv2d, SDPA), every
+# layer's generic message-passing path, and a plain-torch twin (nn.Conv2d, nn.GroupNorm,
+# nn.MultiheadAttention on NCHW tensors: independent code, the diffusion suite's peer).
+model.eval()
+twin = TorchDenoiser(config).eval()
+twin.load_state_dict(model.state_dict())
+with torch.no_grad():
+    xt, tt, yy = torch.randn(4, 1, 32, 32), torch.tensor([0, 10, 500, 999]), labels[:4]
+    eps_fast = model(xt, tt, yy)
+    assert_same_numbers("Denoiser: fast paths == message passing", eps_fast,
+                        model(xt, tt, yy, fast=False), atol=1e-4)
+    assert_same_numbers("Denoiser == plain-torch U-Net twin", eps_fast, twin(xt, tt, yy),
+                        atol=1e-4)
+
 # %% [markdown]
 # The loss depends strongly on $t$: at small $t$ the noise is a tiny perturbation of a clean
 # image and hard to tell apart from texture; at large $t$, $x_t$ is almost all noise, so
@@ -141,7 +166,8 @@ losses = bucket_losses(ema, sched, x0[:256], labels[:256], buckets=5)
 print({k: round(v, 4) for k, v in losses.items()})
 
 # %% [markdown]
-# ## DDPM vs DDIM sampling
+# DDPM vs DDIM sampling
+# ---------------------
 # Ancestral DDPM walks all 1000 steps back, adding fresh noise each time. DDIM (Song et al.)
 # reuses the same network on a 50-step sub-chain; with `eta = 0` it adds no noise at all.
 # Both use the same trained model: the scheduler, not the network, decides the step.
@@ -160,7 +186,8 @@ save_image_grid(torch.cat([ddpm_samples, ddim_samples]), "ddpm_vs_ddim.png", nco
 print("top row DDPM (1000 steps), bottom row DDIM (50 steps): ddpm_vs_ddim.png")
 
 # %% [markdown]
-# ## Noise interpolation
+# Noise interpolation
+# -------------------
 # Gaussian noise in 1024 dimensions lies close to a sphere of radius $\sqrt{1024}$; a straight
 # line between two draws dips inside it, to noise the model never saw. Spherical interpolation
 # (`slerp`) stays on it, and deterministic DDIM decodes each point.
@@ -173,7 +200,8 @@ print("interpolation strip: interpolation.png; neighbouring images differ by",
       [round(float((a - b).abs().mean()), 3) for a, b in zip(strip[:-1], strip[1:])])
 
 # %% [markdown]
-# ## Classifier-free guidance
+# Classifier-free guidance
+# ------------------------
 # $\hat\epsilon = \epsilon_\theta(x_t, \varnothing) + w\,(\epsilon_\theta(x_t, y) -
 # \epsilon_\theta(x_t, \varnothing))$: $w = 1$ is the conditional model, $w > 1$ pushes the
 # samples further towards their class (sharper, less diverse). One row per guidance scale,
