@@ -18,6 +18,7 @@ from pathlib import Path
 DOCS = Path(__file__).resolve().parent
 ROOT = DOCS.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(DOCS))  # gallery_scrapers
 
 import geodl  # noqa: E402
 
@@ -82,6 +83,11 @@ sphinx_gallery_conf = {
     "remove_config_comments": True,
     "show_memory": False,
     "matplotlib_animations": False,
+    # a page shows what the script prints, as `python NN_*.py` and the tests see it, not the
+    # repr of a block's last expression (e.g. the float that assert_same_numbers returns)
+    "capture_repr": (),
+    # open matplotlib figures, and the PNGs a tutorial writes into its OUT folder
+    "image_scrapers": ("matplotlib", "gallery_scrapers.saved_pngs"),
 }
 
 # -- the course table, generated from the tutorials present (docs/course.rst)

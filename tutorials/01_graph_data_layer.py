@@ -84,10 +84,10 @@ fiedler = laplacian_pe(karate, k=1)[:, 0]
 agree = max(((fiedler > 0) == faction).float().mean(), ((fiedler > 0) != faction).float().mean())
 print(f"spectral split agrees with the real factions for {agree:.0%} of the members")
 
-out_dir = tempfile.mkdtemp(prefix="geodl-tutorial-")
+OUT = tempfile.mkdtemp(prefix="geodl-tutorial-01-")
 ax = draw(karate, node_color=faction.long())
 ax.set_title("karate club, coloured by faction")
-plt.savefig(os.path.join(out_dir, "karate.png"))
+plt.savefig(os.path.join(OUT, "karate.png"))
 plt.close("all")
 
 # %%
@@ -132,7 +132,7 @@ print("a batch of two sequences of length 5:", seq.edge_index.tolist())
 aspirin = from_smiles("CC(=O)Oc1ccccc1C(=O)O")
 print(aspirin, "->", to_smiles(aspirin))
 ax = draw(aspirin)
-plt.savefig(os.path.join(out_dir, "aspirin.png"))
+plt.savefig(os.path.join(OUT, "aspirin.png"))
 plt.close("all")
 
 # %%
@@ -143,4 +143,4 @@ from torch_geometric.nn import GCNConv  # noqa: E402
 
 print(GCNConv(3, 4)(img.x[:9], generic(grid_graph(3, 3)).edge_index).shape)
 print(to_networkx(karate).nodes[0])
-print("figures written to", out_dir)
+print("figures written to", OUT)

@@ -70,6 +70,7 @@ points = ax.scatter(mu[:, 0], mu[:, 1], c=y_test, cmap="tab10", s=6)
 ax.set_title("posterior means of 500 test images")
 fig.colorbar(points, ticks=range(10)).ax.set_yticklabels(FASHION_MNIST_CLASSES)
 fig.savefig(OUT / "latent.png", dpi=80)
+plt.close(fig)
 print("wrote", OUT / "latent.png")
 
 # %% [markdown]

@@ -24,6 +24,8 @@ samples. `GEODL_TUTORIAL_FULL=1 python 14_diffusion.py` trains on 20,000 images 
 
 # %%
 import os
+import tempfile
+from pathlib import Path
 
 import matplotlib
 
@@ -47,6 +49,7 @@ from geodl.testing import assert_same_numbers  # noqa: E402
 from geodl.viz.images import save_image_grid, save_interpolation_strip  # noqa: E402
 
 FULL = os.environ.get("GEODL_TUTORIAL_FULL") == "1"
+OUT = Path(tempfile.mkdtemp(prefix="geodl-tutorial-14-"))  # the pictures
 torch.manual_seed(0)
 if not FULL:  # the short form runs beside other jobs (the test suite): one thread, no contention
     torch.set_num_threads(1)
@@ -74,11 +77,11 @@ print("training images:", tuple(x0.shape), "in", (float(x0.min()), float(x0.max(
 # %% [markdown]
 # The forward process under two schedules
 # ---------------------------------------
-# $q(x_t \mid x_0) = \mathcal N(\sqrt{\bar\alpha_t}\,x_0, (1 - \bar\alpha_t) I)$ with
-# $\bar\alpha_t = \prod_{s \le t} (1 - \beta_s)$. The linear schedule (Ho et al.) destroys the
-# image early: by $t \approx 600$ almost nothing is left, and the last third of the chain is
-# spent on pure noise. The cosine schedule (Nichol & Dhariwal) keeps $\bar\alpha_t$ near a
-# cosine, so the signal fades evenly over the whole chain.
+# :math:`q(x_t \mid x_0) = \mathcal N(\sqrt{\bar\alpha_t}\,x_0, (1 - \bar\alpha_t) I)` with
+# :math:`\bar\alpha_t = \prod_{s \le t} (1 - \beta_s)`. The linear schedule (Ho et al.)
+# destroys the image early: by :math:`t \approx 600` almost nothing is left, and the last third
+# of the chain is spent on pure noise. The cosine schedule (Nichol & Dhariwal) keeps
+# :math:`\bar\alpha_t` near a cosine, so the signal fades evenly over the whole chain.
 
 # %%
 ts = [0, 100, 250, 500, 750, 999]
@@ -97,7 +100,7 @@ for name in ["linear", "cosine"]:
 ax.set_xlabel("t")
 ax.legend()
 fig.tight_layout()
-fig.savefig("forward_process.png", dpi=80)
+fig.savefig(OUT / "forward_process.png", dpi=80)
 plt.close(fig)
 for name in ["linear", "cosine"]:
     abar = make_schedule(name).alphas_cumprod
@@ -120,11 +123,12 @@ assert_same_numbers("add_noise == sqrt(abar) x0 + sqrt(1 - abar) eps",
 # %% [markdown]
 # The denoiser and the loss
 # -------------------------
-# `Denoiser` predicts the noise $\epsilon$ in $x_t$ from $(x_t, t, y)$: residual blocks of
-# `GridConv` (3 x 3 message passing on the grid graph), mean pooling and nearest upsampling
+# `Denoiser` predicts the noise :math:`\epsilon` in :math:`x_t` from :math:`(x_t, t, y)`:
+# residual blocks of `GridConv` (3 x 3 message passing on the grid graph), mean pooling and nearest
+# upsampling
 # (cluster assignments between grids), the timestep as a sinusoidal encoding (the Fourier modes
 # of the cycle graph), and self-attention on `complete_graph(H * W)` at the coarsest grid. The
-# loss is $\lVert \epsilon - \epsilon_\theta(x_t, t, y) \rVert^2$ at uniform $t$
+# loss is :math:`\lVert \epsilon - \epsilon_\theta(x_t, t, y) \rVert^2` at uniform :math:`t`
 # (`DiffusionTask`, on the same `fit` loop as every other geodl model); the task keeps an
 # exponential moving average of the weights, which is what we sample from. A label is dropped
 # (replaced by the null label 10) 10% of the time, so the same network is also unconditional.
@@ -157,9 +161,9 @@ with torch.no_grad():
                         atol=1e-4)
 
 # %% [markdown]
-# The loss depends strongly on $t$: at small $t$ the noise is a tiny perturbation of a clean
-# image and hard to tell apart from texture; at large $t$, $x_t$ is almost all noise, so
-# predicting $\epsilon$ is easy.
+# The loss depends strongly on :math:`t`: at small :math:`t` the noise is a tiny perturbation of
+# a clean image and hard to tell apart from texture; at large :math:`t`, :math:`x_t` is almost
+# all noise, so predicting :math:`\epsilon` is easy.
 
 # %%
 losses = bucket_losses(ema, sched, x0[:256], labels[:256], buckets=5)
@@ -181,36 +185,36 @@ ddpm_samples = sample(ema, sched, z, labels=y, generator=gen)  # 1000 network ca
 ddim = DDIMScheduler("cosine", 1000, eta=0.0)
 ddim.set_timesteps(50)
 ddim_samples = sample(ema, ddim, z, labels=y)  # 50 network calls
-save_image_grid(torch.cat([ddpm_samples, ddim_samples]), "ddpm_vs_ddim.png", ncol=n,
+save_image_grid(torch.cat([ddpm_samples, ddim_samples]), OUT / "ddpm_vs_ddim.png", ncol=n,
                 value_range=(-1, 1))
 print("top row DDPM (1000 steps), bottom row DDIM (50 steps): ddpm_vs_ddim.png")
 
 # %% [markdown]
 # Noise interpolation
 # -------------------
-# Gaussian noise in 1024 dimensions lies close to a sphere of radius $\sqrt{1024}$; a straight
+# Gaussian noise in 1024 dimensions lies close to a sphere of radius :math:`\sqrt{1024}`; a straight
 # line between two draws dips inside it, to noise the model never saw. Spherical interpolation
 # (`slerp`) stays on it, and deterministic DDIM decodes each point.
 
 # %%
 z0, z1 = torch.randn(2, 1, 32, 32, generator=gen)
 strip = interpolate(ema, ddim, z0, z1, steps=8, label=7)  # (8, 1, 32, 32), class 7 = sneaker
-save_interpolation_strip(strip, "interpolation.png", value_range=(-1, 1))
+save_interpolation_strip(strip, OUT / "interpolation.png", value_range=(-1, 1))
 print("interpolation strip: interpolation.png; neighbouring images differ by",
       [round(float((a - b).abs().mean()), 3) for a, b in zip(strip[:-1], strip[1:])])
 
 # %% [markdown]
 # Classifier-free guidance
 # ------------------------
-# $\hat\epsilon = \epsilon_\theta(x_t, \varnothing) + w\,(\epsilon_\theta(x_t, y) -
-# \epsilon_\theta(x_t, \varnothing))$: $w = 1$ is the conditional model, $w > 1$ pushes the
-# samples further towards their class (sharper, less diverse). One row per guidance scale,
-# classes 0..9 left to right.
+# :math:`\hat\epsilon = \epsilon_\theta(x_t, \varnothing) + w\,(\epsilon_\theta(x_t, y) -
+# \epsilon_\theta(x_t, \varnothing))`: :math:`w = 1` is the conditional model, :math:`w > 1`
+# pushes the samples further towards their class (sharper, less diverse). One row per guidance
+# scale, classes 0..9 left to right.
 
 # %%
 z = torch.randn(10, 1, 32, 32, generator=gen)
 rows = [sample(ema, ddim, z, labels=torch.arange(10), guidance_scale=w, null_label=10)
         for w in (0.0, 1.0, 3.0)]
-save_image_grid(torch.cat(rows), "guidance.png", ncol=10, value_range=(-1, 1))
+save_image_grid(torch.cat(rows), OUT / "guidance.png", ncol=10, value_range=(-1, 1))
 print("rows: w = 0 (unconditional), 1 (conditional), 3 (guided): guidance.png")
 print("mean |guided - conditional| per pixel:", round(float((rows[2] - rows[1]).abs().mean()), 3))

@@ -3,6 +3,7 @@
 ==================================================
 
 **What this teaches.** DALL-E is three networks, each message passing on a graph:
+
 1. an image **tokenizer** (VQ-VAE or dVAE): grid-graph convolutions down to a 7 x 14 grid of
    codes, a codebook lookup, and back up;
 2. a **transformer** (GPT) that writes the 98 image tokens after the caption tokens, on the
@@ -19,6 +20,8 @@ on 8000 images for 8 epochs (tens of minutes on 2 cores).
 
 # %%
 import os
+import tempfile
+from pathlib import Path
 
 import torch
 
@@ -32,6 +35,7 @@ torch.manual_seed(0)
 torch.set_num_threads(1)
 FULL = os.environ.get("GEODL_TUTORIAL_FULL") == "1"
 N, EPOCHS = (8000, 8) if FULL else (256, 1)
+OUT = Path(tempfile.mkdtemp(prefix="geodl-tutorial-15-"))  # the pictures
 
 # %% [markdown]
 # The captioned canvases
@@ -122,5 +126,6 @@ print(cand.shape, best.shape, scores.argmax(1).tolist())
 # %%
 from geodl.viz.images import save_image_grid  # noqa: E402
 
-path = save_image_grid(torch.cat([cand.flatten(0, 1), best]), "mini_dalle_samples.png", ncol=4)
+path = save_image_grid(torch.cat([cand.flatten(0, 1), best]), OUT / "mini_dalle_samples.png",
+                       ncol=4)
 print("wrote", path)

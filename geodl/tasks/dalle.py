@@ -131,7 +131,9 @@ class ContrastiveTask(_Indexed):
     """Train a CLIP model on matched (image, caption) pairs with :func:`contrastive_loss`.
 
     Args:
-        images ``(N, C, H, W)``, tokens ``(N, T)``; val_images, val_tokens: the validation pairs.
+        images: ``(N, C, H, W)``, matched with the captions ``tokens`` ``(N, T)``.
+        tokens: ``(N, T)`` caption token ids.
+        val_images, val_tokens: the validation pairs.
         batch_size: pairs per step (the negatives of each pair are the batch's others).
 
     Metrics: ``loss`` (on validation batches of ``batch_size``) and ``acc``: how often an

@@ -279,15 +279,17 @@ def fit(model: nn.Module, task: Task, *, epochs: int = 100,
         progress: show a tqdm bar with the live loss and validation metrics.
         checkpoint: file to save model, optimizer(s), schedule(s), task state, best weights and
             history to every ``checkpoint_every`` epochs and at the end (atomically).
-        resume: continue from ``checkpoint`` if that file exists.
+        resume: continue from ``checkpoint`` if that file exists. A run that stopped early
+            (patience, or a callback returning ``True``) is finished: resuming it trains no
+            further epoch.
+        callback: called as ``callback(epoch, history)`` after every epoch's validation and
+            before that epoch's checkpoint (e.g. to report to an Optuna trial); returning
+            ``True`` stops training like early stopping, and exceptions it raises
+            (``optuna.TrialPruned``, ``KeyboardInterrupt``) propagate.
 
-        Under ``torchrun --nproc_per_node=K`` the same call trains data-parallel
-        (:mod:`geodl.tasks.distributed`): DDP, each rank a share of every global batch,
-        validation metrics averaged over the ranks, rank 0 alone writing ``checkpoint`` and
-        showing the bar.
-        callback: called as ``callback(epoch, history)`` after every epoch's validation
-            (e.g. to report to an Optuna trial); returning ``True`` stops training like early
-            stopping, and exceptions it raises (``optuna.TrialPruned``) propagate.
+    Under ``torchrun --nproc_per_node=K`` the same call trains data-parallel
+    (:mod:`geodl.tasks.distributed`): DDP, each rank a share of every global batch, validation
+    metrics averaged over the ranks, rank 0 alone writing ``checkpoint`` and showing the bar.
 
     Raises:
         TypeError, ValueError, OSError: bad arguments, before any training: a model without
