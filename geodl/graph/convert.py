@@ -18,7 +18,8 @@ from torch_geometric.data import Data
 from geodl.graph.graph import Graph, generic
 from geodl.graph.matrices import _edge_list
 
-__all__ = ["from_networkx", "to_networkx", "from_scipy", "to_scipy", "from_pyg", "to_pyg"]
+__all__ = ["from_networkx", "to_networkx", "from_scipy", "to_scipy", "from_pyg", "to_pyg",
+           "is_undirected"]
 
 
 def from_networkx(G: Any, weight: str | None = "weight") -> Graph:
@@ -58,11 +59,31 @@ def from_networkx(G: Any, weight: str | None = "weight") -> Graph:
     return out
 
 
-def _is_undirected(g: Data) -> bool:
-    from torch_geometric.utils import is_undirected
+def is_undirected(g: Data, weighted: bool = True) -> bool:
+    r"""Whether ``g`` is an undirected graph stored both ways: its adjacency matrix is symmetric,
+    :math:`A = A^\top`, with parallel edges summed and ``edge_weight`` compared when present
+    (``weighted=False`` compares only which node pairs are joined, parallel edges merged).
 
-    edge_index, weight, n = _edge_list(g)
-    return bool(is_undirected(edge_index, weight, num_nodes=n))
+    This is the one rule geodl uses to read a graph as undirected: :func:`to_networkx` then
+    builds an ``nx.Graph`` and :func:`geodl.graph.centrality` gives networkx's undirected
+    values (its hop-based kinds with ``weighted=False``). A graph from :func:`from_networkx` of
+    an ``nx.Graph`` is undirected; a symmetric edge set with unequal weights on the two
+    directions is undirected only with ``weighted=False``. O(E log E).
+
+    >>> import torch
+    >>> is_undirected(Graph(edge_index=torch.tensor([[0, 1], [1, 0]]), num_nodes=2))
+    True
+    >>> is_undirected(Graph(edge_index=torch.tensor([[0], [1]]), num_nodes=2))
+    False
+    >>> g = Graph(edge_index=torch.tensor([[0, 1], [1, 0]]), num_nodes=2,
+    ...           edge_weight=torch.tensor([1.0, 2.0]))  # 0 -> 1 weighs 1, 1 -> 0 weighs 2
+    >>> is_undirected(g), is_undirected(g, weighted=False)
+    (False, True)
+    """
+    A = to_scipy(g)  # [source, target], duplicates summed
+    if not weighted:
+        A.data[:] = 1  # a joined pair, whatever its weight
+    return (A != A.T).nnz == 0
 
 
 def to_networkx(g: Data, node_attrs: list[str] | None = None, edge_attrs: list[str] | None = None,
@@ -74,8 +95,9 @@ def to_networkx(g: Data, node_attrs: list[str] | None = None, edge_attrs: list[s
         node_attrs: node-level attributes to copy (default: all, e.g. ``x``, ``y``, masks).
         edge_attrs: edge-level attributes to copy (default: all; ``edge_weight`` is written as
             ``weight``, the name networkx algorithms read).
-        directed: ``None`` (default) gives a ``Graph`` when every edge has its reverse with the
-            same weight, else a ``DiGraph``; ``True``/``False`` forces the type.
+        directed: ``None`` (default) gives a ``Graph`` when :func:`is_undirected` (every edge
+            has its reverse with the same weight), else a ``DiGraph``; ``True``/``False`` forces
+            the type.
 
     Nodes are labelled ``0..N-1``, or by ``g.node_names`` when it exists. networkx graphs are
     simple: parallel edges collapse to one (the last one's attributes win).
@@ -112,7 +134,7 @@ def to_networkx(g: Data, node_attrs: list[str] | None = None, edge_attrs: list[s
         if k not in store:
             raise ValueError(f"attribute {k!r} is not on the graph; it has {list(store.keys())}.")
     if directed is None:
-        directed = not _is_undirected(g)
+        directed = not is_undirected(g)
     G = nx.DiGraph() if directed else nx.Graph()
     names = store["node_names"] if "node_names" in store else list(range(n))
 

@@ -9,7 +9,15 @@ from hypothesis import given
 from torch_geometric.data import Data
 
 from geodl.graph import Graph, grid_graph
-from geodl.graph.convert import from_networkx, from_pyg, from_scipy, to_networkx, to_pyg, to_scipy
+from geodl.graph.convert import (
+    from_networkx,
+    from_pyg,
+    from_scipy,
+    is_undirected,
+    to_networkx,
+    to_pyg,
+    to_scipy,
+)
 from geodl.graph.matrices import adjacency
 from tests.strategies import graphs
 
@@ -36,6 +44,26 @@ def test_networkx_round_trip(g):
                                adjacency(g, sparse=False).numpy(), atol=1e-12)
     if g.num_nodes:  # an empty networkx graph has no node to carry x
         np.testing.assert_allclose(back.x.numpy(), g.x.numpy())
+
+
+@given(graphs(multi=True))
+def test_is_undirected_is_a_symmetric_adjacency(g):
+    """Dense oracle: A == A^T (parallel edges summed); weighted=False compares the pattern."""
+    A = adjacency(g, sparse=False)
+    assert is_undirected(g) == bool((A == A.T).all())
+    pattern = (torch.zeros_like(A) if A.numel() else A).index_put_(
+        tuple(g.edge_index), torch.ones(g.num_edges, dtype=A.dtype))
+    assert is_undirected(g, weighted=False) == bool((pattern == pattern.T).all())
+
+
+def test_is_undirected_on_graphs_from_networkx():
+    assert is_undirected(from_networkx(nx.karate_club_graph()))
+    assert not is_undirected(from_networkx(nx.DiGraph([(0, 1)])))
+    assert is_undirected(from_networkx(nx.DiGraph([(0, 1), (1, 0)])))  # both ways: undirected
+    uneven = Graph(edge_index=torch.tensor([[0, 1], [1, 0]]), num_nodes=2,
+                   edge_weight=torch.tensor([1.0, 2.0]))
+    assert not is_undirected(uneven) and is_undirected(uneven, weighted=False)
+    assert isinstance(to_networkx(uneven), nx.DiGraph)  # the same rule picks the networkx type
 
 
 def test_directed_graph_stays_directed():
