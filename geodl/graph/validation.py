@@ -59,6 +59,8 @@ def check_edge_index(edge_index: Any, num_nodes: int | None = None,
     """Check that ``edge_index`` is a ``(2, E)`` long tensor of node ids in ``[0, num_nodes)``.
 
     Row 0 holds the source and row 1 the target of each edge; messages flow source -> target.
+    The ids are checked only where the tensor holds values: a ``meta`` tensor (shapes only)
+    passes on its type and shape.
     """
     if not isinstance(edge_index, Tensor):
         raise TypeError(
@@ -77,7 +79,7 @@ def check_edge_index(edge_index: Any, num_nodes: int | None = None,
             f"{name} must have shape (2, E) (row 0 = source, row 1 = target), "
             f"got shape {tuple(edge_index.shape)}.{hint}"
         )
-    if edge_index.numel() == 0:
+    if edge_index.numel() == 0 or edge_index.is_meta:
         return edge_index
     lo = int(edge_index.min())
     if lo < 0:
@@ -98,8 +100,10 @@ def check_edge_index(edge_index: Any, num_nodes: int | None = None,
 
 
 def check_finite(value: Tensor, name: str) -> Tensor:
-    """Raise a ``ValueError`` if a floating tensor holds NaN or Inf, naming how many and where."""
-    if isinstance(value, Tensor) and (value.is_floating_point() or value.is_complex()):
+    """Raise a ``ValueError`` if a floating tensor holds NaN or Inf, naming how many and where
+    (a ``meta`` tensor holds no values and passes)."""
+    if isinstance(value, Tensor) and not value.is_meta and (value.is_floating_point()
+                                                            or value.is_complex()):
         finite = torch.isfinite(value)
         if not bool(finite.all()):
             bad = (~finite).nonzero()

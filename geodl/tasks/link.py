@@ -207,6 +207,7 @@ class LinkPrediction:
         pos, neg = getattr(self.split, f"{split}_pos"), getattr(self.split, f"{split}_neg")
         z = self.forward(model, self.split.train_graph)
         score = torch.cat([inner_product_decode(z, pos), inner_product_decode(z, neg)])
-        y = torch.cat([torch.ones(pos.size(1)), torch.zeros(neg.size(1))])
+        y = torch.cat([torch.ones(pos.size(1), device=score.device),
+                       torch.zeros(neg.size(1), device=score.device)])
         return {"loss": float(gae_loss(z, pos, neg)), "auc": metrics.roc_auc(score, y),
                 "ap": metrics.average_precision(score, y)}
