@@ -40,7 +40,7 @@ from torch import Tensor
 from torch_geometric.data import Data
 
 from geodl.graph.convert import is_undirected
-from geodl.graph.proximity import _CHUNK_ENTRIES, _csr, _distance_rows
+from geodl.graph.proximity import _csr, hop_distance_blocks
 from geodl.graph.validation import check_option, check_positive_int
 
 __all__ = ["centrality"]
@@ -139,10 +139,7 @@ def _closeness(g: Data, *, wf_improved: bool = True) -> np.ndarray:
     A, n = _csr(g, weighted=False)
     AT = A.T.tocsr()  # distances from v in the reversed graph = distances to v in g
     out = np.zeros(n)
-    step = max(1, _CHUNK_ENTRIES // max(n, 1))
-    for start in range(0, n, step):
-        rows = np.arange(start, min(start + step, n))
-        dist = _distance_rows(AT, rows, np.inf)
+    for start, dist in hop_distance_blocks(AT, np.arange(n)):
         finite = np.isfinite(dist)
         reach = finite.sum(1) - 1.0  # r_v - 1: nodes other than v that reach v
         total = np.where(finite, dist, 0.0).sum(1)
@@ -150,7 +147,7 @@ def _closeness(g: Data, *, wf_improved: bool = True) -> np.ndarray:
             c = np.where(total > 0, reach / total, 0.0)  # c_v = (r_v - 1) / sum_u d(u, v)
         if wf_improved and n > 1:
             c *= reach / (n - 1)  # Wasserman-Faust: scale by the reached fraction
-        out[start:start + rows.size] = c
+        out[start:start + dist.shape[0]] = c
     return out
 
 

@@ -16,7 +16,7 @@ from torch import Tensor
 from torch_geometric.data import Data
 
 from geodl.graph.graph import Graph, generic
-from geodl.graph.matrices import _edge_list
+from geodl.graph.matrices import edge_list
 
 __all__ = ["from_networkx", "to_networkx", "from_scipy", "to_scipy", "from_pyg", "to_pyg",
            "is_undirected"]
@@ -165,7 +165,7 @@ def to_scipy(g: Data, format: str = "csr") -> Any:
     """
     import scipy.sparse as sp
 
-    edge_index, weight, n = _edge_list(g)
+    edge_index, weight, n = edge_list(g)
     ei = edge_index.numpy()
     A = sp.coo_array((weight.detach().cpu().numpy(), (ei[0], ei[1])), shape=(n, n))
     A.sum_duplicates()

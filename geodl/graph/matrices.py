@@ -22,13 +22,21 @@ from torch_geometric.utils import scatter
 
 from geodl.graph.validation import check_edge_index, check_option
 
-__all__ = ["adjacency", "degree", "laplacian", "gcn_norm"]
+__all__ = ["adjacency", "degree", "laplacian", "gcn_norm", "edge_list"]
 
 Normalization = Literal[None, "sym", "rw"]
 
 
-def _edge_list(g: Data) -> tuple[Tensor, Tensor, int]:
-    """``(edge_index (2, E), edge_weight (E,) float, num_nodes)`` of a geodl Graph or PyG Data."""
+def edge_list(g: Data) -> tuple[Tensor, Tensor, int]:
+    """``(edge_index (2, E), edge_weight (E,) float, num_nodes)`` of a geodl Graph or PyG Data,
+    checked: ones when the graph has no ``edge_weight``, integer weights made float, on the
+    edges' device. Every matrix here starts from it.
+
+    >>> from geodl.graph import Graph
+    >>> edge_list(Graph(edge_index=torch.tensor([[0], [1]]), num_nodes=2))
+    (tensor([[0],
+            [1]]), tensor([1.]), 2)
+    """
     if not isinstance(g, Data):
         raise TypeError(f"g must be a geodl.graph.Graph or torch_geometric.data.Data, got "
                         f"{type(g).__name__}; build one with Graph(x=..., edge_index=...).")
@@ -44,6 +52,10 @@ def _edge_list(g: Data) -> tuple[Tensor, Tensor, int]:
     elif not weight.is_floating_point():
         weight = weight.to(torch.get_default_dtype())
     return edge_index, weight, num_nodes
+
+
+# the old private name, still used by _gcn_norm_entries until its rewrite lands (issue 15, wt-a)
+_edge_list = edge_list
 
 
 def _to_matrix(row: Tensor, col: Tensor, value: Tensor, n: int, sparse: bool) -> Tensor:
@@ -84,7 +96,7 @@ def adjacency(g: Data, sparse: bool = True) -> Tensor:
             [1., 0., 1.],
             [0., 1., 0.]])
     """
-    edge_index, weight, n = _edge_list(g)
+    edge_index, weight, n = edge_list(g)
     return _to_matrix(edge_index[0], edge_index[1], weight, n, sparse)  # A
 
 
@@ -99,7 +111,7 @@ def degree(g: Data, direction: Literal["out", "in"] = "out") -> Tensor:
     (tensor([1., 1., 0.]), tensor([0., 1., 1.]))
     """
     check_option(direction, ["out", "in"], "direction")
-    edge_index, weight, n = _edge_list(g)
+    edge_index, weight, n = edge_list(g)
     index = edge_index[0] if direction == "out" else edge_index[1]
     return scatter(weight, index, dim=0, dim_size=n, reduce="sum")  # d_u = sum_v A[u, v]
 
@@ -130,7 +142,7 @@ def laplacian(g: Data, normalization: Normalization = None, sparse: bool = True)
             [ 0., -1.,  1.]])
     """
     check_option(normalization, [None, "sym", "rw"], "normalization")
-    edge_index, weight, n = _edge_list(g)
+    edge_index, weight, n = edge_list(g)
     row, col = edge_index
     deg = scatter(weight, row, dim=0, dim_size=n, reduce="sum")
     loop = torch.arange(n, device=row.device)

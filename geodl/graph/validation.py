@@ -21,6 +21,7 @@ __all__ = [
     "check_edge_values",
     "check_node_values",
     "check_positive_int",
+    "check_pair",
     "check_probability",
     "check_node_features",
     "check_mask",
@@ -142,6 +143,20 @@ def check_node_values(value: Any, num_nodes: int, name: str) -> Tensor:
             f"got shape {tuple(value.shape)}."
         )
     return check_finite(value, name)
+
+
+def check_pair(value: Any, name: str, minimum: int = 1) -> tuple[int, int]:
+    """Return ``value`` as a pair of integers ``>= minimum`` (an int is used for both), the
+    ``(h, w)`` of a kernel size, stride, padding or dilation, else raise naming ``name``.
+
+    >>> check_pair(3, "kernel_size"), check_pair((1, 2), "stride")
+    ((3, 3), (1, 2))
+    """
+    values = tuple(value) if isinstance(value, (tuple, list)) else (value, value)
+    if len(values) != 2:
+        raise ValueError(f"{name} must be an int or a pair (h, w), got {value!r}.")
+    return (check_positive_int(values[0], name, minimum),
+            check_positive_int(values[1], name, minimum))
 
 
 def check_probability(value: Any, name: str) -> float:

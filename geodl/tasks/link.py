@@ -22,7 +22,7 @@ from torch_geometric.data import Data
 from geodl.graph.validation import check_option
 from geodl.models.autoencoder import inner_product_decode
 from geodl.tasks import metrics
-from geodl.tasks.tasks import Forward, _call, evaluation
+from geodl.tasks.tasks import Forward, call_model, evaluation
 
 __all__ = ["EdgeSplit", "edge_split", "inner_product_decode", "gae_loss", "full_gae_loss",
            "LinkPrediction"]
@@ -168,7 +168,7 @@ class LinkPrediction:
                  variational: bool | None = None,
                  negatives: Literal["sampled", "all"] = "sampled"):
         self.split = split
-        self.forward = forward or _call
+        self.forward = forward or call_model
         self.variational = variational
         self.negatives = check_option(negatives, ["sampled", "all"], "negatives")
 
