@@ -22,7 +22,7 @@ from torch_geometric.utils import scatter
 
 from geodl.graph.validation import check_edge_index, check_option
 
-__all__ = ["adjacency", "degree", "laplacian", "gcn_norm", "edge_list"]
+__all__ = ["adjacency", "degree", "laplacian", "gcn_norm", "edge_list", "matrix_from_entries"]
 
 Normalization = Literal[None, "sym", "rw"]
 
@@ -58,8 +58,16 @@ def edge_list(g: Data) -> tuple[Tensor, Tensor, int]:
 _edge_list = edge_list
 
 
-def _to_matrix(row: Tensor, col: Tensor, value: Tensor, n: int, sparse: bool) -> Tensor:
-    """Assemble an (n, n) matrix from triplets, summing duplicates: CSR or dense."""
+def matrix_from_entries(row: Tensor, col: Tensor, value: Tensor, n: int,
+                        sparse: bool = True) -> Tensor:
+    """Assemble the ``(n, n)`` matrix with entries ``M[row[i], col[i]] += value[i]`` (duplicates
+    summed): ``torch.sparse_csr`` (one sort, O(E log E)) or dense, on ``value``'s device.
+
+    >>> matrix_from_entries(torch.tensor([0, 0]), torch.tensor([1, 1]), torch.tensor([1., 2.]),
+    ...                     2, sparse=False)
+    tensor([[0., 3.],
+            [0., 0.]])
+    """
     if not sparse:
         out = torch.zeros(n * n, dtype=value.dtype, device=value.device)
         out.index_add_(0, row * n + col, value)
@@ -77,6 +85,11 @@ def _to_matrix(row: Tensor, col: Tensor, value: Tensor, n: int, sparse: bool) ->
     with warnings.catch_warnings():  # torch flags its CSR support as beta: by design
         warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
         return torch.sparse_csr_tensor(crow, key - row * n, value, (n, n), check_invariants=False)
+
+
+# the old private name, imported by nn/gcn_conv.py and used by gcn_norm until their rewrite
+# lands (issue 15, wt-a)
+_to_matrix = matrix_from_entries
 
 
 def adjacency(g: Data, sparse: bool = True) -> Tensor:
@@ -97,7 +110,7 @@ def adjacency(g: Data, sparse: bool = True) -> Tensor:
             [0., 1., 0.]])
     """
     edge_index, weight, n = edge_list(g)
-    return _to_matrix(edge_index[0], edge_index[1], weight, n, sparse)  # A
+    return matrix_from_entries(edge_index[0], edge_index[1], weight, n, sparse)  # A
 
 
 def degree(g: Data, direction: Literal["out", "in"] = "out") -> Tensor:
@@ -153,7 +166,7 @@ def laplacian(g: Data, normalization: Normalization = None, sparse: bool = True)
         value = d[row] * value * d[col]  # L = D^-1/2 (D - A) D^-1/2
     elif normalization == "rw":
         value = _inv(deg, -1.0)[row] * value  # L = D^-1 (D - A)
-    return _to_matrix(row, col, value, n, sparse)
+    return matrix_from_entries(row, col, value, n, sparse)
 
 
 def gcn_norm(g: Data, add_self_loops: bool = True, improved: bool = False,
