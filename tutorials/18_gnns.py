@@ -65,9 +65,7 @@ reference = {"degree": nx.degree_centrality, "closeness": nx.closeness_centralit
              "eigenvector": lambda h: nx.eigenvector_centrality_numpy(h),
              "pagerank": nx.pagerank}
 for kind, fn in reference.items():
-    # stored both ways, an undirected edge is one in-edge of each end: "in" is the undirected degree
-    options = {"direction": "in"} if kind == "degree" else {}
-    ours = centrality(plain, kind=kind, **options).double()
+    ours = centrality(plain, kind=kind).double()  # undirected graph: networkx's undirected values
     theirs = fn(unweighted)
     theirs = torch.tensor([theirs[i] for i in range(34)], dtype=torch.float64)
     top = ours.argsort(descending=True)[:3].tolist()

@@ -12,7 +12,7 @@ from functools import partial
 from geodl.bench import experiments as ex
 from geodl.bench import fastpaths, gcn_speed, graph_ops
 from geodl.bench.suites import NCHW_NOTE, SAME_KERNEL, SUITES, Experiment, Suite, register
-from geodl.bench.suites_tensors import _digits, _gru
+from geodl.bench.suites_tensors import digits_cnn_experiment, mnist1d_gru_experiment
 
 
 def _gcn_layer(nodes, edges, peer, target, seconds, cached=False):
@@ -142,8 +142,8 @@ register(Suite("quick", "the main job, a few minutes on 2 cores: GCN on Cora (th
     _fixed(SUITES["planetoid"].experiments[0].configured(seeds=2)),
     _fixed(SUITES["tu"].experiments[0].configured(seeds=3, fit={"epochs": 30}), target=False,
            shortened="30 of 100 epochs, 3 of 10 folds"),
-    _fixed(_digits(seeds=2, seconds=6)),
-    _fixed(_gru(1, 10, 12), target=False, shortened="10 of 75 epochs, 1 seed"),
+    _fixed(digits_cnn_experiment(seeds=2, seconds=6)),
+    _fixed(mnist1d_gru_experiment(1, 10, 12), target=False, shortened="10 of 75 epochs, 1 seed"),
     _fixed(_gcn_layer(10_000, 110_000, "pyg", None, 1).configured(seeds=3, repeats=5)),
     _fixed(_gcn_layer(10_000, 110_000, "pyg_csr", None, 1).configured(seeds=3, repeats=5)),
     _fixed(_grid("conv3x3", "GridConv 3x3", 4, 32, 1,

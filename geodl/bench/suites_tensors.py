@@ -27,7 +27,7 @@ def _fashion(train_size, test_size, **kw):
                       quick={"fit": {"epochs": 1}}, load=tensors.load_images, **kw)
 
 
-def _digits(seeds: int, seconds: float) -> Experiment:
+def digits_cnn_experiment(seeds: int, seconds: float) -> Experiment:
     """The quick suite's CNN: scikit-learn's 8 x 8 digits need no download or system package;
     the generic message-passing path (``fast=False``) trains beside the fast path and torch."""
     return Experiment("digits 8x8 (scikit-learn)", "CNN", tensors.fashion_cnn,
@@ -40,7 +40,9 @@ def _digits(seeds: int, seconds: float) -> Experiment:
                       "layer on its message-passing path, same weights and batches")
 
 
-def _gru(seeds, epochs, seconds, target=None):
+def mnist1d_gru_experiment(seeds, epochs, seconds, target=None):
+    """The MNIST-1D GRU row (geodl's GRU, torch's nn.GRU, the generic path), ``epochs`` long;
+    the tensors suite and the speed suite's shortened row both build it here."""
     return Experiment("MNIST-1D", "GRU", tensors.mnist1d_gru,
                       {**GRU_MNIST1D, "fit": {**GRU_MNIST1D["fit"], "epochs": epochs}},
                       impls=("geodl", "torch", "generic"), published=Published(91.0, GREYDANUS),
@@ -65,7 +67,7 @@ register(Suite("vision", "geodl's CNN (grid-graph convolutions) on Fashion-MNIST
 register(Suite("sequence", "the MNIST-1D paper's bidirectional GRU on path graphs next to "
                "nn.GRU and to its own generic path, same weights and batches; an LSTM "
                "forecaster on statsmodels' sunspots against the naive last-value forecast", (
-    _gru(3, 75, 90, target=85.0),
+    mnist1d_gru_experiment(3, 75, 90, target=85.0),
     Experiment("sunspots (statsmodels)", "LSTM forecaster", tensors.forecast,
                {"series": "sunspots", "window": 24, "hidden": 32, "lr": 1e-2, "epochs": 400},
                impls=("geodl", "naive"), metric="test_rmse", scale=1.0, unit="",

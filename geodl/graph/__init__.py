@@ -6,7 +6,15 @@ of each edge; messages flow source -> target, and matrices are indexed ``[source
 """
 
 from geodl.graph.centrality import centrality
-from geodl.graph.convert import from_networkx, from_pyg, from_scipy, to_networkx, to_pyg, to_scipy
+from geodl.graph.convert import (
+    from_networkx,
+    from_pyg,
+    from_scipy,
+    is_undirected,
+    to_networkx,
+    to_pyg,
+    to_scipy,
+)
 from geodl.graph.encodings import laplacian_pe, random_walk_pe, sinusoidal_pe
 from geodl.graph.graph import Graph, collate, complete_graph, generic, grid_graph, path_graph
 from geodl.graph.matrices import adjacency, degree, gcn_norm, laplacian
@@ -30,6 +38,6 @@ __all__ = [
     "centrality", "shortest_paths", "k_hop_subgraph",
     "laplacian_pe", "random_walk_pe", "sinusoidal_pe",
     "NeighborLoader", "sample_neighbors", "to_csr", "CSR", "random_walk",
-    "from_networkx", "to_networkx", "from_scipy", "to_scipy", "from_pyg", "to_pyg",
+    "from_networkx", "to_networkx", "from_scipy", "to_scipy", "from_pyg", "to_pyg", "is_undirected",
     "from_smiles", "to_smiles", "from_mol", "to_mol", "atom_feature_dims", "bond_feature_dims",
 ]

@@ -1,21 +1,28 @@
 """Node centralities equal to networkx's, computed sparsely where networkx is slow.
 
-Every kind follows networkx on the ``DiGraph`` whose edges are ``source -> target``
-(``edge_index[0] -> edge_index[1]``). An undirected graph stored with both directions (PyG's
-convention) gives networkx's undirected values, with two exceptions noted in
-:func:`centrality` (degree with ``direction="all"`` and unnormalised betweenness count each
-undirected edge twice).
+Every kind follows networkx on the graph as :func:`geodl.graph.to_networkx` sees it: an
+``nx.Graph`` when the graph is undirected, else the ``DiGraph`` whose edges are
+``source -> target`` (``edge_index[0] -> edge_index[1]``). The hop-based kinds (degree,
+closeness, betweenness) see the simple unweighted graph, so for them "undirected" means
+``is_undirected(g, weighted=False)``: every edge ``u -> v`` has its reverse ``v -> u``, as
+:func:`geodl.graph.from_networkx` stores an ``nx.Graph`` (weights and parallel copies do not
+matter). Closeness, eigenvector and PageRank give the same numbers on an undirected graph and
+on the ``DiGraph`` holding both directions; degree and unnormalised betweenness would not
+(each undirected edge counted twice), so they follow the graph.
 
 ==============  ==========================================  ========================  ==============
-kind            direction                                   weights                   algorithm
+kind            direction                                   weights                   computed by
 ==============  ==========================================  ========================  ==============
-degree          in + out edges (``direction`` option)       no (edges are counted)    O(E)
-closeness       incoming distances (networkx)               no (hops)                 BFS, O(NE)
-betweenness     shortest paths along the edges              no (hops)                 Brandes, O(NE)
-eigenvector     in-edges: x_v ~ sum_{u->v} w_uv x_u         yes                       power it.
-pagerank        a walk follows the edges                    yes (>= 0)                power it.
+degree          undirected: edges; directed: in + out       no (edges are counted)    own, O(E)
+                (``direction`` option: ``"in"``/``"out"``)
+closeness       incoming distances (networkx)               no (hops)                 own BFS, O(NE)
+betweenness     shortest paths along the edges              no (hops)                 networkx
+eigenvector     in-edges: x_v ~ sum_{u->v} w_uv x_u         yes                       own power it.
+pagerank        a walk follows the edges                    yes (>= 0)                own power it.
 ==============  ==========================================  ========================  ==============
 
+Betweenness calls ``networkx.betweenness_centrality`` (Brandes' algorithm, O(NE), in pure
+Python): geodl has no implementation of its own, and networkx stays its oracle.
 Parallel edges count once for the hop-based kinds (networkx's graphs are simple) and their
 weights are summed for the weighted ones (as :func:`geodl.graph.matrices.adjacency` does).
 Results are float64 tensors.
@@ -32,7 +39,8 @@ import torch
 from torch import Tensor
 from torch_geometric.data import Data
 
-from geodl.graph.proximity import _CHUNK_ENTRIES, _csr, _distance_rows
+from geodl.graph.convert import is_undirected
+from geodl.graph.proximity import _csr, hop_distance_blocks
 from geodl.graph.validation import check_option, check_positive_int
 
 __all__ = ["centrality"]
@@ -47,22 +55,26 @@ def centrality(g: Data, kind: Kind = "degree", **options: Any) -> Tensor:
     direction and weight conventions):
 
     - ``"degree"``: :math:`c_v = \deg(v) / (N - 1)` (networkx ``degree_centrality``; 1 on a
-      one-node graph). ``direction="all"`` (default, in + out edges, a self-loop counts
-      twice), ``"in"`` or ``"out"`` (``in_degree_centrality`` / ``out_degree_centrality``).
-      For an undirected graph stored both ways, ``"in"`` is networkx's undirected value.
+      one-node graph). ``direction=None`` (default) follows the graph: on an undirected one
+      (``is_undirected(g, weighted=False)``) :math:`\deg(v)` counts each undirected edge once,
+      networkx's ``degree_centrality`` of the ``nx.Graph``; on a directed one it is
+      ``"all"``. ``"all"``: in + out edges (``degree_centrality`` of the ``DiGraph``; each
+      undirected edge stored both ways counts twice); ``"in"`` / ``"out"``:
+      ``in_degree_centrality`` / ``out_degree_centrality``. A self-loop counts twice in the
+      undirected and ``"all"`` degrees, as in networkx.
     - ``"closeness"``: :math:`c_v = \frac{r_v - 1}{\sum_u d(u, v)} \cdot \frac{r_v - 1}{N - 1}`
       over the ``r_v`` nodes ``u`` that reach ``v`` (incoming hop distances, as networkx does
       on a ``DiGraph``; 0 when nothing reaches ``v``). ``wf_improved=True`` applies the second
       factor (Wasserman-Faust). Hop-based: ``edge_weight`` is ignored. BFS from every node
       with ``scipy.sparse.csgraph``: O(N E) time, O(N) memory per search.
     - ``"betweenness"``: :math:`c_v = \sum_{s \ne v \ne t} \sigma_{st}(v) / \sigma_{st}`,
-      networkx's Brandes algorithm on hop-based shortest paths (``edge_weight`` ignored),
-      O(N E). ``normalized=True`` divides by :math:`(N-1)(N-2)`; ``endpoints=False``.
+      computed by calling networkx's ``betweenness_centrality`` (Brandes' algorithm, O(N E),
+      pure Python) on hop-based shortest paths (``edge_weight`` ignored), on an ``nx.Graph``
+      when the graph is undirected, else on the ``DiGraph``. ``normalized=True`` divides by
+      :math:`(N-1)(N-2)`; ``endpoints=False``.
       ``k`` (an int <= N) uses ``k`` random source nodes drawn with ``seed``, O(k E): an
       unbiased estimate (rescaled by ``N / k``) whose error shrinks like
-      :math:`1/\sqrt{k}`; exact when ``k`` is ``None``. On an undirected graph stored both
-      ways the normalised values equal networkx's undirected ones and the unnormalised ones
-      are twice as large (every pair is counted in both directions).
+      :math:`1/\sqrt{k}`; exact when ``k`` is ``None``.
     - ``"eigenvector"``: the Perron vector of :math:`A^\top`,
       :math:`x_v \propto \sum_{u \to v} A_{uv} x_u`, unit 2-norm (networkx
       ``eigenvector_centrality``). Power iteration on :math:`A^\top + I` from the uniform
@@ -88,7 +100,7 @@ def centrality(g: Data, kind: Kind = "degree", **options: Any) -> Tensor:
     >>> import torch
     >>> from geodl.graph.graph import Graph
     >>> g = Graph(edge_index=torch.tensor([[0, 1, 1, 2], [1, 0, 2, 1]]), num_nodes=3)
-    >>> centrality(g, "degree", direction="in")  # the path 0 - 1 - 2
+    >>> centrality(g, "degree")  # the undirected path 0 - 1 - 2
     tensor([0.5000, 1.0000, 0.5000], dtype=torch.float64)
     >>> centrality(g, "closeness")
     tensor([0.6667, 1.0000, 0.6667], dtype=torch.float64)
@@ -109,13 +121,17 @@ def centrality(g: Data, kind: Kind = "degree", **options: Any) -> Tensor:
     return torch.from_numpy(np.asarray(fn(g, **options), dtype=np.float64))
 
 
-def _degree(g: Data, *, direction: Literal["all", "in", "out"] = "all") -> np.ndarray:
-    check_option(direction, ["all", "in", "out"], "direction")
+def _degree(g: Data, *,
+            direction: Literal["all", "in", "out"] | None = None) -> np.ndarray:
+    check_option(direction, [None, "all", "in", "out"], "direction")
     A, n = _csr(g, weighted=False)  # parallel edges merged, like a networkx DiGraph
     if n <= 1:
         return np.ones(n)  # networkx: a single node has centrality 1
     out_deg, in_deg = np.diff(A.indptr), np.bincount(A.indices, minlength=n)
-    deg = {"all": out_deg + in_deg, "in": in_deg, "out": out_deg}[direction]
+    if direction is None:  # follow the graph
+        direction = "undirected" if is_undirected(g, weighted=False) else "all"
+    deg = {"undirected": in_deg + A.diagonal(),  # nx.Graph: each edge once, a self-loop twice
+           "all": out_deg + in_deg, "in": in_deg, "out": out_deg}[direction]
     return deg / (n - 1)  # c_v = deg(v) / (N - 1)
 
 
@@ -123,10 +139,7 @@ def _closeness(g: Data, *, wf_improved: bool = True) -> np.ndarray:
     A, n = _csr(g, weighted=False)
     AT = A.T.tocsr()  # distances from v in the reversed graph = distances to v in g
     out = np.zeros(n)
-    step = max(1, _CHUNK_ENTRIES // max(n, 1))
-    for start in range(0, n, step):
-        rows = np.arange(start, min(start + step, n))
-        dist = _distance_rows(AT, rows, np.inf)
+    for start, dist in hop_distance_blocks(AT, np.arange(n)):
         finite = np.isfinite(dist)
         reach = finite.sum(1) - 1.0  # r_v - 1: nodes other than v that reach v
         total = np.where(finite, dist, 0.0).sum(1)
@@ -134,7 +147,7 @@ def _closeness(g: Data, *, wf_improved: bool = True) -> np.ndarray:
             c = np.where(total > 0, reach / total, 0.0)  # c_v = (r_v - 1) / sum_u d(u, v)
         if wf_improved and n > 1:
             c *= reach / (n - 1)  # Wasserman-Faust: scale by the reached fraction
-        out[start:start + rows.size] = c
+        out[start:start + dist.shape[0]] = c
     return out
 
 
@@ -152,11 +165,11 @@ def _betweenness(g: Data, *, k: int | None = None, seed: int | None = None,
         seed = check_positive_int(seed, "seed", minimum=0)
     if n == 0:
         return np.zeros(0)
-    G = nx.DiGraph()
+    # an undirected graph as nx.Graph: networkx halves its unnormalised values
+    G = nx.Graph() if is_undirected(g, weighted=False) else nx.DiGraph()
     G.add_nodes_from(range(n))
     coo = A.tocoo()
     G.add_edges_from(zip(coo.row.tolist(), coo.col.tolist()))
-    # Brandes: one BFS per source, dependencies accumulated backwards
     c = nx.betweenness_centrality(G, k=k, normalized=normalized, weight=None,
                                   endpoints=endpoints, seed=seed)
     return np.fromiter((c[i] for i in range(n)), dtype=np.float64, count=n)

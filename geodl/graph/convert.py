@@ -8,17 +8,21 @@ both directed edges ``u -> v`` and ``v -> u``.
 
 from __future__ import annotations
 
+import copy
+import warnings
 from typing import Any
 
 import numpy as np
 import torch
 from torch import Tensor
-from torch_geometric.data import Data
+from torch_geometric.data import Data, HeteroData
 
 from geodl.graph.graph import Graph, generic
-from geodl.graph.matrices import _edge_list
+from geodl.graph.matrices import edge_list
+from geodl.graph.validation import check_edge_index, check_edge_values, check_node_values
 
-__all__ = ["from_networkx", "to_networkx", "from_scipy", "to_scipy", "from_pyg", "to_pyg"]
+__all__ = ["from_networkx", "to_networkx", "from_scipy", "to_scipy", "from_pyg", "to_pyg",
+           "is_undirected"]
 
 
 def from_networkx(G: Any, weight: str | None = "weight") -> Graph:
@@ -58,11 +62,31 @@ def from_networkx(G: Any, weight: str | None = "weight") -> Graph:
     return out
 
 
-def _is_undirected(g: Data) -> bool:
-    from torch_geometric.utils import is_undirected
+def is_undirected(g: Data, weighted: bool = True) -> bool:
+    r"""Whether ``g`` is an undirected graph stored both ways: its adjacency matrix is symmetric,
+    :math:`A = A^\top`, with parallel edges summed and ``edge_weight`` compared when present
+    (``weighted=False`` compares only which node pairs are joined, parallel edges merged).
 
-    edge_index, weight, n = _edge_list(g)
-    return bool(is_undirected(edge_index, weight, num_nodes=n))
+    This is the one rule geodl uses to read a graph as undirected: :func:`to_networkx` then
+    builds an ``nx.Graph`` and :func:`geodl.graph.centrality` gives networkx's undirected
+    values (its hop-based kinds with ``weighted=False``). A graph from :func:`from_networkx` of
+    an ``nx.Graph`` is undirected; a symmetric edge set with unequal weights on the two
+    directions is undirected only with ``weighted=False``. O(E log E).
+
+    >>> import torch
+    >>> is_undirected(Graph(edge_index=torch.tensor([[0, 1], [1, 0]]), num_nodes=2))
+    True
+    >>> is_undirected(Graph(edge_index=torch.tensor([[0], [1]]), num_nodes=2))
+    False
+    >>> g = Graph(edge_index=torch.tensor([[0, 1], [1, 0]]), num_nodes=2,
+    ...           edge_weight=torch.tensor([1.0, 2.0]))  # 0 -> 1 weighs 1, 1 -> 0 weighs 2
+    >>> is_undirected(g), is_undirected(g, weighted=False)
+    (False, True)
+    """
+    A = to_scipy(g)  # [source, target], duplicates summed
+    if not weighted:
+        A.data[:] = 1  # a joined pair, whatever its weight
+    return (A != A.T).nnz == 0
 
 
 def to_networkx(g: Data, node_attrs: list[str] | None = None, edge_attrs: list[str] | None = None,
@@ -74,8 +98,9 @@ def to_networkx(g: Data, node_attrs: list[str] | None = None, edge_attrs: list[s
         node_attrs: node-level attributes to copy (default: all, e.g. ``x``, ``y``, masks).
         edge_attrs: edge-level attributes to copy (default: all; ``edge_weight`` is written as
             ``weight``, the name networkx algorithms read).
-        directed: ``None`` (default) gives a ``Graph`` when every edge has its reverse with the
-            same weight, else a ``DiGraph``; ``True``/``False`` forces the type.
+        directed: ``None`` (default) gives a ``Graph`` when :func:`is_undirected` (every edge
+            has its reverse with the same weight), else a ``DiGraph``; ``True``/``False`` forces
+            the type.
 
     Nodes are labelled ``0..N-1``, or by ``g.node_names`` when it exists. networkx graphs are
     simple: parallel edges collapse to one (the last one's attributes win).
@@ -112,7 +137,7 @@ def to_networkx(g: Data, node_attrs: list[str] | None = None, edge_attrs: list[s
         if k not in store:
             raise ValueError(f"attribute {k!r} is not on the graph; it has {list(store.keys())}.")
     if directed is None:
-        directed = not _is_undirected(g)
+        directed = not is_undirected(g)
     G = nx.DiGraph() if directed else nx.Graph()
     names = store["node_names"] if "node_names" in store else list(range(n))
 
@@ -143,7 +168,7 @@ def to_scipy(g: Data, format: str = "csr") -> Any:
     """
     import scipy.sparse as sp
 
-    edge_index, weight, n = _edge_list(g)
+    edge_index, weight, n = edge_list(g)
     ei = edge_index.numpy()
     A = sp.coo_array((weight.detach().cpu().numpy(), (ei[0], ei[1])), shape=(n, n))
     A.sum_duplicates()
@@ -180,21 +205,77 @@ def from_scipy(A: Any, x: Tensor | None = None, **kwargs: Any) -> Graph:
     return Graph(x=x, edge_index=edge_index, edge_weight=weight, num_nodes=A.shape[0], **kwargs)
 
 
-def from_pyg(data: Data, validate: bool = True) -> Graph:
+def from_pyg(data: Data | HeteroData, validate: bool = True) -> Graph | HeteroData:
     """Wrap a PyG ``Data`` (or ``Batch``) as a geodl :class:`Graph` with every attribute kept.
+
+    A PyG ``HeteroData`` (several node and edge types) has no geodl counterpart: it comes back
+    as a ``HeteroData`` (a shallow copy sharing the tensors) whose stores are checked as a
+    geodl ``Graph`` is: every node type's ``x`` has one finite row per node; every edge type
+    ``(src, rel, dst)`` has an ``edge_index`` ``(2, E)`` long tensor with sources in
+    ``[0, N_src)`` and targets in ``[0, N_dst)``, and per-edge ``edge_weight`` /
+    ``edge_attr`` / ``edge_type`` with one finite row per edge. Errors name the store, e.g.
+    ``data['author', 'writes', 'paper'].edge_index``. geodl's layers take one node and edge
+    type; run them per edge type (PyG's ``to_hetero``) or convert with
+    ``from_pyg(data.to_homogeneous())`` first (give every type the same attributes: PyG fills
+    the missing ones with NaN, which validation refuses).
 
     >>> from torch_geometric.data import Data
     >>> from_pyg(Data(edge_index=torch.tensor([[0], [1]]), num_nodes=2))
     Graph(edge_index=[2, 1], num_nodes=2)
+    >>> from torch_geometric.data import HeteroData
+    >>> h = HeteroData()
+    >>> h["author"].num_nodes, h["paper"].x = 2, torch.ones(3, 4)
+    >>> h["author", "writes", "paper"].edge_index = torch.tensor([[0, 1], [2, 0]])
+    >>> type(from_pyg(h)).__name__
+    'HeteroData'
     """
+    if isinstance(data, HeteroData):
+        out = copy.copy(data)  # new stores, the same tensors
+        if validate:
+            _check_hetero(out)
+        return out
     if not isinstance(data, Data):
-        raise TypeError(f"data must be a torch_geometric.data.Data, got {type(data).__name__}.")
+        raise TypeError(f"data must be a torch_geometric.data.Data or HeteroData, got "
+                        f"{type(data).__name__}.")
     out = Graph(validate=False)
     for key, value in data._store.items():
         out._store[key] = value
     if validate:
         out.validate()
     return out
+
+
+def _check_hetero(data: HeteroData) -> None:
+    """The checks of ``Graph.validate``, per node type and per edge type of a ``HeteroData``."""
+    for node_type, store in data.node_items():
+        if "x" in store and store["x"] is not None:
+            check_node_values(store["x"], store.num_nodes, f"data[{node_type!r}].x")
+    for edge_type, store in data.edge_items():
+        name = f"data[{edge_type!r}]"
+        if "edge_index" not in store:
+            raise ValueError(f"{name} has no edge_index; give every edge type a (2, E) "
+                             f"edge_index (row 0: {edge_type[0]!r} ids, row 1: "
+                             f"{edge_type[-1]!r} ids).")
+        edge_index = check_edge_index(store["edge_index"], None, f"{name}.edge_index")
+        for row, node_type in ((0, edge_type[0]), (1, edge_type[-1])):
+            with warnings.catch_warnings():  # PyG warns when it cannot infer: None says so
+                warnings.simplefilter("ignore")
+                n = data[node_type].num_nodes
+            if n is None:
+                raise ValueError(f"{name}.edge_index refers to node type {node_type!r}, which "
+                                 f"has no x and no num_nodes; set data[{node_type!r}].num_nodes.")
+            if edge_index.numel() and not edge_index.is_meta:
+                hi = int(edge_index[row].max())
+                if hi >= n:
+                    raise ValueError(
+                        f"{name}.edge_index row {row} ({'sources' if row == 0 else 'targets'}, "
+                        f"node type {node_type!r}) contains id {hi}, but "
+                        f"data[{node_type!r}].num_nodes={n} (valid ids 0..{n - 1}); fix the "
+                        f"ids or set data[{node_type!r}].num_nodes={hi + 1} or more.")
+        for key in ("edge_weight", "edge_attr", "edge_type"):
+            if key in store and store[key] is not None:
+                check_edge_values(store[key], edge_index.size(1), f"{name}.{key}",
+                                  vector=key != "edge_attr")
 
 
 def to_pyg(g: Graph) -> Data:

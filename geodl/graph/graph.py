@@ -243,7 +243,7 @@ class Graph(Data):
                 if et.is_floating_point() or et.dtype == torch.bool:
                     raise TypeError(f"edge_type must be an integer tensor, got {et.dtype}; "
                                     "convert it with edge_type.long().")
-                if et.numel() and int(et.min()) < 0:
+                if et.numel() and not et.is_meta and int(et.min()) < 0:
                     raise ValueError(f"edge_type must be >= 0, got {int(et.min())}.")
         elif any(k in store for k in ("edge_weight", "edge_attr", "edge_type")) and s is None:
             raise ValueError("edge_weight/edge_attr/edge_type were given without edge_index.")

@@ -22,13 +22,21 @@ from torch_geometric.utils import scatter
 
 from geodl.graph.validation import check_edge_index, check_option
 
-__all__ = ["adjacency", "degree", "laplacian", "gcn_norm"]
+__all__ = ["adjacency", "degree", "laplacian", "gcn_norm", "edge_list", "matrix_from_entries"]
 
 Normalization = Literal[None, "sym", "rw"]
 
 
-def _edge_list(g: Data) -> tuple[Tensor, Tensor, int]:
-    """``(edge_index (2, E), edge_weight (E,) float, num_nodes)`` of a geodl Graph or PyG Data."""
+def edge_list(g: Data) -> tuple[Tensor, Tensor, int]:
+    """``(edge_index (2, E), edge_weight (E,) float, num_nodes)`` of a geodl Graph or PyG Data,
+    checked: ones when the graph has no ``edge_weight``, integer weights made float, on the
+    edges' device. Every matrix here starts from it.
+
+    >>> from geodl.graph import Graph
+    >>> edge_list(Graph(edge_index=torch.tensor([[0], [1]]), num_nodes=2))
+    (tensor([[0],
+            [1]]), tensor([1.]), 2)
+    """
     if not isinstance(g, Data):
         raise TypeError(f"g must be a geodl.graph.Graph or torch_geometric.data.Data, got "
                         f"{type(g).__name__}; build one with Graph(x=..., edge_index=...).")
@@ -39,16 +47,29 @@ def _edge_list(g: Data) -> tuple[Tensor, Tensor, int]:
     check_edge_index(edge_index, num_nodes, "g.edge_index")
     weight = g.edge_weight if "edge_weight" in g else None
     if weight is None:
-        weight = torch.ones(edge_index.size(1), dtype=torch.get_default_dtype())
+        weight = torch.ones(edge_index.size(1), dtype=torch.get_default_dtype(),
+                            device=edge_index.device)
     elif not weight.is_floating_point():
         weight = weight.to(torch.get_default_dtype())
     return edge_index, weight, num_nodes
 
 
-def _to_matrix(row: Tensor, col: Tensor, value: Tensor, n: int, sparse: bool) -> Tensor:
-    """Assemble an (n, n) matrix from triplets, summing duplicates: CSR or dense."""
+# the old private name, still used by _gcn_norm_entries until its rewrite lands (issue 15, wt-a)
+_edge_list = edge_list
+
+
+def matrix_from_entries(row: Tensor, col: Tensor, value: Tensor, n: int,
+                        sparse: bool = True) -> Tensor:
+    """Assemble the ``(n, n)`` matrix with entries ``M[row[i], col[i]] += value[i]`` (duplicates
+    summed): ``torch.sparse_csr`` (one sort, O(E log E)) or dense, on ``value``'s device.
+
+    >>> matrix_from_entries(torch.tensor([0, 0]), torch.tensor([1, 1]), torch.tensor([1., 2.]),
+    ...                     2, sparse=False)
+    tensor([[0., 3.],
+            [0., 0.]])
+    """
     if not sparse:
-        out = torch.zeros(n * n, dtype=value.dtype)
+        out = torch.zeros(n * n, dtype=value.dtype, device=value.device)
         out.index_add_(0, row * n + col, value)
         return out.view(n, n)
     key = row * n + col
@@ -56,13 +77,19 @@ def _to_matrix(row: Tensor, col: Tensor, value: Tensor, n: int, sparse: bool) ->
     value = value[perm]
     if key.numel() > 1 and bool((key[1:] == key[:-1]).any()):
         key, inverse = torch.unique_consecutive(key, return_inverse=True)
-        value = torch.zeros(key.numel(), dtype=value.dtype).index_add_(0, inverse, value)
+        value = torch.zeros(key.numel(), dtype=value.dtype,
+                            device=value.device).index_add_(0, inverse, value)
     row = torch.div(key, n, rounding_mode="floor") if n else key
-    crow = torch.zeros(n + 1, dtype=torch.long)
+    crow = torch.zeros(n + 1, dtype=torch.long, device=key.device)
     torch.cumsum(torch.bincount(row, minlength=n), 0, out=crow[1:])
     with warnings.catch_warnings():  # torch flags its CSR support as beta: by design
         warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
         return torch.sparse_csr_tensor(crow, key - row * n, value, (n, n), check_invariants=False)
+
+
+# the old private name, imported by nn/gcn_conv.py and used by gcn_norm until their rewrite
+# lands (issue 15, wt-a)
+_to_matrix = matrix_from_entries
 
 
 def adjacency(g: Data, sparse: bool = True) -> Tensor:
@@ -82,8 +109,8 @@ def adjacency(g: Data, sparse: bool = True) -> Tensor:
             [1., 0., 1.],
             [0., 1., 0.]])
     """
-    edge_index, weight, n = _edge_list(g)
-    return _to_matrix(edge_index[0], edge_index[1], weight, n, sparse)  # A
+    edge_index, weight, n = edge_list(g)
+    return matrix_from_entries(edge_index[0], edge_index[1], weight, n, sparse)  # A
 
 
 def degree(g: Data, direction: Literal["out", "in"] = "out") -> Tensor:
@@ -97,7 +124,7 @@ def degree(g: Data, direction: Literal["out", "in"] = "out") -> Tensor:
     (tensor([1., 1., 0.]), tensor([0., 1., 1.]))
     """
     check_option(direction, ["out", "in"], "direction")
-    edge_index, weight, n = _edge_list(g)
+    edge_index, weight, n = edge_list(g)
     index = edge_index[0] if direction == "out" else edge_index[1]
     return scatter(weight, index, dim=0, dim_size=n, reduce="sum")  # d_u = sum_v A[u, v]
 
@@ -128,10 +155,10 @@ def laplacian(g: Data, normalization: Normalization = None, sparse: bool = True)
             [ 0., -1.,  1.]])
     """
     check_option(normalization, [None, "sym", "rw"], "normalization")
-    edge_index, weight, n = _edge_list(g)
+    edge_index, weight, n = edge_list(g)
     row, col = edge_index
     deg = scatter(weight, row, dim=0, dim_size=n, reduce="sum")
-    loop = torch.arange(n)
+    loop = torch.arange(n, device=row.device)
     row, col = torch.cat([row, loop]), torch.cat([col, loop])
     value = torch.cat([-weight, deg])  # L = D - A
     if normalization == "sym":
@@ -139,7 +166,7 @@ def laplacian(g: Data, normalization: Normalization = None, sparse: bool = True)
         value = d[row] * value * d[col]  # L = D^-1/2 (D - A) D^-1/2
     elif normalization == "rw":
         value = _inv(deg, -1.0)[row] * value  # L = D^-1 (D - A)
-    return _to_matrix(row, col, value, n, sparse)
+    return matrix_from_entries(row, col, value, n, sparse)
 
 
 def gcn_norm(g: Data, add_self_loops: bool = True, improved: bool = False,
@@ -177,7 +204,7 @@ def _gcn_norm_entries(g: Data, add_self_loops: bool = True,
     row, col = edge_index
     if add_self_loops:  # A + I: a loop of weight `fill` on every node that has none
         is_loop = row == col
-        has_loop = torch.zeros(n, dtype=torch.bool)
+        has_loop = torch.zeros(n, dtype=torch.bool, device=row.device)
         has_loop[row[is_loop]] = True
         new = (~has_loop).nonzero().view(-1)
         fill = 2.0 if improved else 1.0

@@ -19,10 +19,10 @@ from torch_geometric.utils import k_hop_subgraph as pyg_k_hop_subgraph
 
 from geodl.graph.convert import from_pyg
 from geodl.graph.graph import Graph, generic
-from geodl.graph.matrices import _edge_list
+from geodl.graph.matrices import edge_list
 from geodl.graph.validation import check_option, check_positive_int
 
-__all__ = ["shortest_paths", "k_hop_subgraph"]
+__all__ = ["shortest_paths", "k_hop_subgraph", "hop_distance_blocks"]
 
 #: At most this many distance entries (8 bytes each) are held in scratch memory at once.
 _CHUNK_ENTRIES = 2**23
@@ -33,7 +33,7 @@ def _csr(g: Data, weighted: bool = True):
     ``scipy.sparse.csr_array`` (``weighted=False``: 1 for every pair joined by an edge)."""
     import scipy.sparse as sp
 
-    edge_index, weight, n = _edge_list(g)
+    edge_index, weight, n = edge_list(g)
     ei = edge_index.numpy()
     data = (weight.detach().cpu().numpy().astype(np.float64, copy=False) if weighted
             else np.ones(ei.shape[1]))
@@ -50,6 +50,20 @@ def _distance_rows(A, rows: np.ndarray, limit: float):
 
     # breadth-first search: Dijkstra on the pattern of A (unit weights), pruned at `limit`
     return csgraph.dijkstra(A, directed=True, indices=rows, unweighted=True, limit=limit)
+
+
+def hop_distance_blocks(A, rows: np.ndarray, limit: float = np.inf):
+    """Hop distances from the nodes ``rows`` in blocks that bound scratch memory.
+
+    Yields ``(start, dist)``: ``dist`` is the float ``(b, N)`` array of hop distances from
+    ``rows[start:start + b]`` (``inf`` = unreachable or beyond ``limit``), by breadth-first
+    search on the pattern of the ``scipy.sparse`` matrix ``A`` (edges ``A[u, v]``: ``u -> v``),
+    at most ``_CHUNK_ENTRIES`` entries at a time. :func:`shortest_paths` and closeness
+    centrality read their distances through it. O(E) time per row.
+    """
+    step = max(1, _CHUNK_ENTRIES // max(A.shape[0], 1))
+    for start in range(0, len(rows), step):
+        yield start, _distance_rows(A, rows[start:start + step], limit)
 
 
 def _available_bytes() -> int | None:
@@ -117,12 +131,9 @@ def shortest_paths(g: Data, max_hops: int | None = None, *,
     rows_all = np.arange(n) if ids is None else ids.numpy()
     out = torch.empty(num_rows, n, dtype=torch.long)
     limit = np.inf if max_hops is None else float(max_hops)
-    step = max(1, _CHUNK_ENTRIES // max(n, 1))
-    for start in range(0, num_rows, step):
-        rows = rows_all[start:start + step]
-        dist = _distance_rows(A, rows, limit)
+    for start, dist in hop_distance_blocks(A, rows_all, limit):
         dist[~np.isfinite(dist)] = -1  # unreachable, or beyond max_hops
-        out[start:start + rows.size] = torch.from_numpy(dist.astype(np.int64))
+        out[start:start + dist.shape[0]] = torch.from_numpy(dist.astype(np.int64))
     return out
 
 
@@ -167,7 +178,7 @@ def k_hop_subgraph(g: Data, nodes: int | list[int] | Tensor, num_hops: int,
     """
     check_option(direction, ["in", "out"], "direction")
     num_hops = check_positive_int(num_hops, "num_hops", minimum=0)
-    edge_index, _, n = _edge_list(g)
+    edge_index, _, n = edge_list(g)
     seeds = _node_ids(nodes, n)
     flow = "source_to_target" if direction == "in" else "target_to_source"
     # "in": repeatedly add the sources of edges whose target is selected ("out": the reverse)

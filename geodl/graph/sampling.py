@@ -261,7 +261,8 @@ class NeighborLoader:
             elif value.dim() and value.size(0) == e and g.is_edge_attr(key):
                 batch[key] = value[e_id]
         batch.n_id, batch.e_id, batch.batch_size = n_id, e_id, seeds.numel()
-        batch.input_id = input_id if input_id is not None else torch.arange(seeds.numel())
+        batch.input_id = (input_id if input_id is not None
+                          else torch.arange(seeds.numel(), device=seeds.device))
         batch.num_sampled_nodes = out["num_sampled_nodes"]
         batch.num_sampled_edges = out["num_sampled_edges"]
         return batch

@@ -18,18 +18,9 @@ from dataclasses import dataclass, replace
 import torch
 from torch import Tensor
 
-from geodl.graph.validation import check_positive_int
+from geodl.graph.validation import check_pair, check_positive_int
 
 __all__ = ["Structure", "GridStructure", "PathStructure", "CompleteStructure"]
-
-
-def _pair(value, name: str) -> tuple[int, int]:
-    if isinstance(value, (tuple, list)):
-        if len(value) != 2:
-            raise ValueError(f"{name} must be an int or a pair (h, w), got {value!r}.")
-        return (check_positive_int(value[0], name), check_positive_int(value[1], name))
-    v = check_positive_int(value, name)
-    return (v, v)
 
 
 @dataclass(frozen=True)
@@ -101,8 +92,8 @@ class GridStructure(Structure):
         check_positive_int(self.batch_size, "batch_size")
         check_positive_int(self.height, "height")
         check_positive_int(self.width, "width")
-        object.__setattr__(self, "kernel_size", _pair(self.kernel_size, "kernel_size"))
-        object.__setattr__(self, "dilation", _pair(self.dilation, "dilation"))
+        object.__setattr__(self, "kernel_size", check_pair(self.kernel_size, "kernel_size"))
+        object.__setattr__(self, "dilation", check_pair(self.dilation, "dilation"))
 
     @property
     def nodes_per_graph(self) -> int:

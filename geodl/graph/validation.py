@@ -21,6 +21,7 @@ __all__ = [
     "check_edge_values",
     "check_node_values",
     "check_positive_int",
+    "check_pair",
     "check_probability",
     "check_node_features",
     "check_mask",
@@ -59,6 +60,8 @@ def check_edge_index(edge_index: Any, num_nodes: int | None = None,
     """Check that ``edge_index`` is a ``(2, E)`` long tensor of node ids in ``[0, num_nodes)``.
 
     Row 0 holds the source and row 1 the target of each edge; messages flow source -> target.
+    The ids are checked only where the tensor holds values: a ``meta`` tensor (shapes only)
+    passes on its type and shape.
     """
     if not isinstance(edge_index, Tensor):
         raise TypeError(
@@ -77,7 +80,7 @@ def check_edge_index(edge_index: Any, num_nodes: int | None = None,
             f"{name} must have shape (2, E) (row 0 = source, row 1 = target), "
             f"got shape {tuple(edge_index.shape)}.{hint}"
         )
-    if edge_index.numel() == 0:
+    if edge_index.numel() == 0 or edge_index.is_meta:
         return edge_index
     lo = int(edge_index.min())
     if lo < 0:
@@ -98,8 +101,10 @@ def check_edge_index(edge_index: Any, num_nodes: int | None = None,
 
 
 def check_finite(value: Tensor, name: str) -> Tensor:
-    """Raise a ``ValueError`` if a floating tensor holds NaN or Inf, naming how many and where."""
-    if isinstance(value, Tensor) and (value.is_floating_point() or value.is_complex()):
+    """Raise a ``ValueError`` if a floating tensor holds NaN or Inf, naming how many and where
+    (a ``meta`` tensor holds no values and passes)."""
+    if isinstance(value, Tensor) and not value.is_meta and (value.is_floating_point()
+                                                            or value.is_complex()):
         finite = torch.isfinite(value)
         if not bool(finite.all()):
             bad = (~finite).nonzero()
@@ -138,6 +143,20 @@ def check_node_values(value: Any, num_nodes: int, name: str) -> Tensor:
             f"got shape {tuple(value.shape)}."
         )
     return check_finite(value, name)
+
+
+def check_pair(value: Any, name: str, minimum: int = 1) -> tuple[int, int]:
+    """Return ``value`` as a pair of integers ``>= minimum`` (an int is used for both), the
+    ``(h, w)`` of a kernel size, stride, padding or dilation, else raise naming ``name``.
+
+    >>> check_pair(3, "kernel_size"), check_pair((1, 2), "stride")
+    ((3, 3), (1, 2))
+    """
+    values = tuple(value) if isinstance(value, (tuple, list)) else (value, value)
+    if len(values) != 2:
+        raise ValueError(f"{name} must be an int or a pair (h, w), got {value!r}.")
+    return (check_positive_int(values[0], name, minimum),
+            check_positive_int(values[1], name, minimum))
 
 
 def check_probability(value: Any, name: str) -> float:

@@ -25,7 +25,13 @@ import torch
 from torch import Tensor, nn
 
 from geodl.graph.validation import check_option, check_positive_int
-from geodl.models.grid_coders import MLP, GridDecoder, GridEncoder, _cat, _one_hot
+from geodl.models.grid_coders import (
+    MLP,
+    GridDecoder,
+    GridEncoder,
+    one_hot_labels,
+    with_condition,
+)
 
 __all__ = ["Autoencoder"]
 
@@ -80,8 +86,9 @@ class Autoencoder(nn.Module):
         self._check(x)
         if self.kind == "conv":
             return self.encoder(x, y, fast=fast)
-        onehot = _one_hot(y, self.num_classes, x.size(0))
-        return self.encoder(_cat(x.reshape(x.size(0), -1), onehot), fast=fast)  # (B, code)
+        onehot = one_hot_labels(y, self.num_classes, x.size(0))
+        flat = x.reshape(x.size(0), -1)  # (B, C*H*W)
+        return self.encoder(with_condition(flat, onehot), fast=fast)  # (B, code)
 
     def encode(self, x: Tensor, y: Tensor | None = None, *, fast: bool = True) -> Tensor:
         """The code ``z`` ``(B, latent)``."""
@@ -94,7 +101,8 @@ class Autoencoder(nn.Module):
                              f"size latent={self.latent}: (B, {self.latent}).")
         if self.kind == "conv":
             return self.decoder(z, y, fast=fast)
-        out = self.decoder(_cat(z, _one_hot(y, self.num_classes, z.size(0))), fast=fast)
+        onehot = one_hot_labels(y, self.num_classes, z.size(0))
+        out = self.decoder(with_condition(z, onehot), fast=fast)
         return out.view(z.size(0), self.in_channels, *self.image_size)
 
     def forward(self, x: Tensor, y: Tensor | None = None, *, fast: bool = True) -> Tensor:

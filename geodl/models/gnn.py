@@ -31,7 +31,7 @@ from geodl.graph.validation import (
 )
 from geodl.nn import GATConv, GCNConv, GINConv, GINEConv, SAGEConv, readout
 
-__all__ = ["GNNConfig", "GCN", "GIN", "GAT", "GraphSAGE", "count_parameters"]
+__all__ = ["GNNConfig", "GCN", "GIN", "GAT", "GraphSAGE", "count_parameters", "norm_layer"]
 
 _ACTS = {"relu": F.relu, "elu": F.elu, "gelu": F.gelu, "tanh": torch.tanh}
 
@@ -99,7 +99,9 @@ def count_parameters(model: nn.Module, trainable_only: bool = True) -> int:
     return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
 
 
-def _norm(kind: str | None, width: int) -> nn.Module:
+def norm_layer(kind: Literal["batch", "layer"] | None, width: int) -> nn.Module:
+    """The normalisation a model config names: ``nn.BatchNorm1d`` (``"batch"``),
+    ``nn.LayerNorm`` (``"layer"``) over ``width`` features, or ``nn.Identity`` (``None``)."""
     if kind == "batch":
         return nn.BatchNorm1d(width)
     if kind == "layer":
@@ -130,7 +132,7 @@ class _GNN(nn.Module):
         for layer in range(c.num_layers):
             last = node_level and layer == c.num_layers - 1
             self.convs.append(self.conv(widths[layer], widths[layer + 1], last))
-            self.norms.append(nn.Identity() if last else _norm(c.norm, widths[layer + 1]))
+            self.norms.append(nn.Identity() if last else norm_layer(c.norm, widths[layer + 1]))
         self.head: nn.Module | None = None
         self.heads_jk: nn.ModuleList | None = None
         if not node_level:
@@ -252,7 +254,7 @@ class GIN(_GNN):
     def conv(self, in_channels: int, out_channels: int, last: bool) -> nn.Module:
         c = self.config
         act = {"relu": nn.ReLU, "elu": nn.ELU, "gelu": nn.GELU, "tanh": nn.Tanh}[c.act]
-        mlp = nn.Sequential(nn.Linear(in_channels, out_channels), _norm(c.norm, out_channels),
+        mlp = nn.Sequential(nn.Linear(in_channels, out_channels), norm_layer(c.norm, out_channels),
                             act(), nn.Linear(out_channels, out_channels))
         if c.edge_dim is not None:
             return GINEConv(mlp, train_eps=c.train_eps, edge_dim=c.edge_dim)

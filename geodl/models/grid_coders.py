@@ -33,7 +33,8 @@ from geodl.nn.grid_conv import GridConv
 from geodl.nn.grid_conv_transpose import GridConvTranspose
 from geodl.nn.message_passing import propagate
 
-__all__ = ["GridEncoder", "GridDecoder", "MLP", "check_image_size", "ACTIVATIONS"]
+__all__ = ["GridEncoder", "GridDecoder", "MLP", "check_image_size", "ACTIVATIONS", "one_hot_labels",
+           "with_condition"]
 
 ACTIVATIONS = {"relu": F.relu, "leaky_relu": lambda x: F.leaky_relu(x, 0.2), "elu": F.elu,
                "tanh": torch.tanh}
@@ -55,7 +56,9 @@ def check_image_size(image_size: tuple[int, int], levels: int) -> tuple[int, int
     return h // f, w // f
 
 
-def _one_hot(y: Tensor | None, num_classes: int, batch: int) -> Tensor | None:
+def one_hot_labels(y: Tensor | None, num_classes: int, batch: int) -> Tensor | None:
+    """The one-hot condition ``(B, K)`` of a class-conditional model (``None`` when
+    ``num_classes == 0``: unconditional); a clear error when ``y`` is missing or mis-shaped."""
     if num_classes == 0:
         return None
     if y is None or y.shape != (batch,):
@@ -65,7 +68,9 @@ def _one_hot(y: Tensor | None, num_classes: int, batch: int) -> Tensor | None:
     return F.one_hot(y, num_classes).float()  # (B, K)
 
 
-def _cat(h: Tensor, onehot: Tensor | None) -> Tensor:
+def with_condition(h: Tensor, onehot: Tensor | None) -> Tensor:
+    """``h (B, F)`` with the one-hot condition appended, ``(B, F + K)``; ``h`` itself when
+    unconditional."""
     return h if onehot is None else torch.cat([h, onehot.to(h.dtype)], 1)
 
 
@@ -138,13 +143,13 @@ class GridEncoder(nn.Module):
         if tuple(images.shape[2:]) != self.image_size:
             raise ValueError(f"images are {tuple(images.shape[2:])} but the encoder was built "
                              f"for image_size={self.image_size}.")
-        onehot = _one_hot(y, self.num_classes, images.size(0))
+        onehot = one_hot_labels(y, self.num_classes, images.size(0))
         x, g = from_images(images)  # (B*H*W, C)
         for conv, norm in zip(self.convs, self.norms):
             x, g = conv(x, g, fast=fast)
             x = ACTIVATIONS[self.act](norm(x))  # (B*h*w, C_l)
         flat = x.reshape(images.size(0), -1)  # (B, h*w*C): each image's nodes, row-major
-        return self.head(_cat(flat, onehot))
+        return self.head(with_condition(flat, onehot))
 
 
 class GridDecoder(nn.Module):
@@ -185,7 +190,7 @@ class GridDecoder(nn.Module):
                              f"size in_features={self.in_features} (the latent size): "
                              f"(B, {self.in_features}).")
         b, (h, w) = z.size(0), self.coarse
-        x = self.head(_cat(z, _one_hot(y, self.num_classes, b)))  # (B, h*w*C_0)
+        x = self.head(with_condition(z, one_hot_labels(y, self.num_classes, b)))  # (B, h*w*C_0)
         x = x.reshape(b * h * w, -1)  # (B*h*w, C_0): row-major nodes of the coarse grid
         g = grid_graph(h, w, batch_size=b)
         for i, up in enumerate(self.ups):

@@ -27,7 +27,7 @@ from torch import Tensor, nn
 from torch_geometric.data import Data
 
 from geodl.graph.validation import check_option
-from geodl.models.gnn import _norm
+from geodl.models.gnn import norm_layer
 from geodl.nn.mpnn_conv import MPNNConv, mlp
 from geodl.nn.readout import readout
 
@@ -126,8 +126,8 @@ class MPNN(nn.Module):
                 H, edge_in, H, edge_out_channels=H, global_dim=global_in,
                 global_out_channels=H if c.global_update else None, hidden_channels=H,
                 aggr=c.aggr))
-            self.node_norms.append(_norm(c.norm, H))
-            self.edge_norms.append(_norm(c.norm, H))
+            self.node_norms.append(norm_layer(c.norm, H))
+            self.edge_norms.append(norm_layer(c.norm, H))
         self.head = mlp(2 * H if c.global_update else H, H, c.out_channels)
 
     def reset_parameters(self) -> None:

@@ -9,8 +9,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch_geometric.data import Data
 
-from geodl.graph.validation import check_positive_int
-from geodl.nn.grid_conv import Pair, _pair, grid_adjacency, grid_of, like_grid, typed_spmm
+from geodl.graph.validation import check_pair, check_positive_int
+from geodl.nn.grid_conv import Pair, grid_adjacency, grid_of, like_grid, typed_spmm
 
 __all__ = ["GridConvTranspose"]
 
@@ -76,11 +76,11 @@ class GridConvTranspose(nn.Module):
         if in_channels % groups or out_channels % groups:
             raise ValueError(f"groups={groups} must divide in_channels={in_channels} and "
                              f"out_channels={out_channels}.")
-        self.kernel_size = _pair(kernel_size, "kernel_size")
-        self.stride = _pair(stride, "stride")
-        self.padding = _pair(padding, "padding", minimum=0)
-        self.output_padding = _pair(output_padding, "output_padding", minimum=0)
-        self.dilation = _pair(dilation, "dilation")
+        self.kernel_size = check_pair(kernel_size, "kernel_size")
+        self.stride = check_pair(stride, "stride")
+        self.padding = check_pair(padding, "padding", minimum=0)
+        self.output_padding = check_pair(output_padding, "output_padding", minimum=0)
+        self.dilation = check_pair(dilation, "dilation")
         for op, s, d in zip(self.output_padding, self.stride, self.dilation):
             if op >= max(s, d):
                 raise ValueError(f"output_padding={self.output_padding} must be smaller than "

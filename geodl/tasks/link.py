@@ -22,7 +22,7 @@ from torch_geometric.data import Data
 from geodl.graph.validation import check_option
 from geodl.models.autoencoder import inner_product_decode
 from geodl.tasks import metrics
-from geodl.tasks.tasks import Forward, _call, evaluation
+from geodl.tasks.tasks import Forward, call_model, evaluation
 
 __all__ = ["EdgeSplit", "edge_split", "inner_product_decode", "gae_loss", "full_gae_loss",
            "LinkPrediction"]
@@ -168,7 +168,7 @@ class LinkPrediction:
                  variational: bool | None = None,
                  negatives: Literal["sampled", "all"] = "sampled"):
         self.split = split
-        self.forward = forward or _call
+        self.forward = forward or call_model
         self.variational = variational
         self.negatives = check_option(negatives, ["sampled", "all"], "negatives")
 
@@ -207,6 +207,7 @@ class LinkPrediction:
         pos, neg = getattr(self.split, f"{split}_pos"), getattr(self.split, f"{split}_neg")
         z = self.forward(model, self.split.train_graph)
         score = torch.cat([inner_product_decode(z, pos), inner_product_decode(z, neg)])
-        y = torch.cat([torch.ones(pos.size(1)), torch.zeros(neg.size(1))])
+        y = torch.cat([torch.ones(pos.size(1), device=score.device),
+                       torch.zeros(neg.size(1), device=score.device)])
         return {"loss": float(gae_loss(z, pos, neg)), "auc": metrics.roc_auc(score, y),
                 "ap": metrics.average_precision(score, y)}

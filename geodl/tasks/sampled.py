@@ -11,7 +11,7 @@ from torch import Tensor, nn
 from torch_geometric.data import Data
 
 from geodl.graph.sampling import NeighborLoader
-from geodl.tasks.tasks import Forward, NodeClassification, _call
+from geodl.tasks.tasks import Forward, NodeClassification, call_model
 
 __all__ = ["SampledNodeClassification"]
 
@@ -48,7 +48,7 @@ class SampledNodeClassification(NodeClassification):
                  replace: bool = False, train_mask: Tensor | None = None,
                  val_mask: Tensor | None = None, test_mask: Tensor | None = None,
                  forward: Forward | None = None):
-        super().__init__(graph, train_mask, val_mask, test_mask, forward or _call)
+        super().__init__(graph, train_mask, val_mask, test_mask, forward or call_model)
         self.loader = NeighborLoader(graph, fanouts, batch_size=batch_size,
                                      input_nodes=self.masks["train"], shuffle=True,
                                      replace=replace)

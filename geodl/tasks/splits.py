@@ -64,12 +64,12 @@ def stratified_kfold(y: Tensor, k: int = 5, seed: int = 0,
     if not 2 <= k <= y.numel():
         raise ValueError(f"k={k} folds need 2 <= k <= number of samples ({y.numel()}).")
     g = _generator(seed)
-    fold = torch.empty(y.numel(), dtype=torch.long)
+    fold = torch.empty(y.numel(), dtype=torch.long, device=y.device)
     start = 0
     for c in torch.unique(y):
         members = (y == c).nonzero().view(-1)
         members = members[torch.randperm(members.numel(), generator=g)]
-        fold[members] = (torch.arange(members.numel()) + start) % k
+        fold[members] = (torch.arange(members.numel(), device=y.device) + start) % k
         start = (start + members.numel()) % k
     folds = []
     for i in range(k):
@@ -142,7 +142,7 @@ def index_to_mask(index: Tensor, size: int) -> Tensor:
         >>> index_to_mask(torch.tensor([0, 2]), 4).tolist()
         [True, False, True, False]
     """
-    mask = torch.zeros(size, dtype=torch.bool)
+    mask = torch.zeros(size, dtype=torch.bool, device=index.device)
     mask[index] = True
     return mask
 

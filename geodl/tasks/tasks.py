@@ -37,12 +37,14 @@ from torch_geometric.data import Data
 
 from geodl.tasks import metrics
 
-__all__ = ["Task", "NodeClassification", "GraphPrediction", "evaluation"]
+__all__ = ["Task", "NodeClassification", "GraphPrediction", "evaluation", "call_model"]
 
 Forward = Callable[[nn.Module, Data], Tensor]
 
 
-def _call(model: nn.Module, data: Data) -> Tensor:
+def call_model(model: nn.Module, data: Data) -> Tensor:
+    """A task's default ``forward``: ``model(data)``, the model taking the whole graph (pass
+    ``forward=lambda model, g: model(g.x, g.edge_index)`` for a layer-style signature)."""
     return model(data)
 
 
@@ -155,7 +157,7 @@ class NodeClassification:
         if "train" not in self.masks:
             raise ValueError("NodeClassification needs a train mask: pass train_mask= or set "
                              "graph.train_mask (geodl.tasks.per_class_split makes one).")
-        self.forward = forward or _call
+        self.forward = forward or call_model
 
     def has_split(self, split: str) -> bool:
         return split in self.masks
@@ -219,7 +221,7 @@ class GraphPrediction:
                                      f"graph.")
         self.batch_size = check_positive_int(batch_size, "batch_size")
         self.kind = kind
-        self.forward = forward or _call
+        self.forward = forward or call_model
         self.monitor = {"classification": "acc", "binary": "auc", "regression": "rmse"}[kind]
         self.mode: Literal["min", "max"] = "min" if kind == "regression" else "max"
 

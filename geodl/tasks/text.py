@@ -59,8 +59,8 @@ def pad_sequences(seqs: Sequence[Tensor], pad_id: int, max_len: int | None = Non
         raise ValueError("seqs is empty: pad_sequences needs at least one sequence.")
     seqs = [s[:max_len] if max_len is not None else s for s in seqs]
     out = torch.nn.utils.rnn.pad_sequence(seqs, batch_first=True, padding_value=pad_id)
-    lengths = torch.tensor([s.numel() for s in seqs])
-    padding = torch.arange(out.size(1))[None, :] >= lengths[:, None]  # (B, T)
+    lengths = torch.tensor([s.numel() for s in seqs], device=out.device)
+    padding = torch.arange(out.size(1), device=out.device)[None, :] >= lengths[:, None]  # (B, T)
     return out, padding
 
 

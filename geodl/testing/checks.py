@@ -23,12 +23,13 @@ def _close(actual: Tensor, expected: Tensor, rtol: float, atol: float, what: str
                                msg=lambda m: f"{what}\n{m}")
 
 
-def _permutation(n: int, seed: int) -> tuple[Tensor, Tensor]:
-    """A random permutation ``perm`` (new node k = old node ``perm[k]``) and its inverse."""
+def _permutation(n: int, seed: int, device: torch.device) -> tuple[Tensor, Tensor]:
+    """A random permutation ``perm`` (new node k = old node ``perm[k]``) and its inverse, drawn
+    on the CPU (same numbers on every device) and moved to ``device``."""
     perm = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
     inverse = torch.empty_like(perm)
     inverse[perm] = torch.arange(n)
-    return perm, inverse
+    return perm.to(device), inverse.to(device)
 
 
 def assert_permutation_equivariant(layer: Callable[..., Tensor], x: Tensor, edge_index: Tensor,
@@ -48,10 +49,10 @@ def assert_permutation_equivariant(layer: Callable[..., Tensor], x: Tensor, edge
     >>> assert_permutation_equivariant(conv, x, torch.tensor([[0, 1, 2], [1, 2, 3]]))
     """
     out = layer(x, edge_index, **edge_kwargs)
-    perm, inverse = _permutation(x.size(0), seed)
-    edge_perm, _ = _permutation(edge_index.size(1), seed + 1)
+    perm, inverse = _permutation(x.size(0), seed, x.device)
+    edge_perm, _ = _permutation(edge_index.size(1), seed + 1, edge_index.device)
     if not shuffle_edges:
-        edge_perm = torch.arange(edge_index.size(1))
+        edge_perm = torch.arange(edge_index.size(1), device=edge_index.device)
     edge_kwargs_p = {k: v[edge_perm] if isinstance(v, Tensor) else v
                      for k, v in edge_kwargs.items()}
     out_p = layer(x[perm], inverse[edge_index[:, edge_perm]], **edge_kwargs_p)
@@ -70,8 +71,8 @@ def assert_permutation_invariant(readout: Callable[..., Tensor], x: Tensor,
     ...                              torch.tensor([0, 0, 1, 1, 1]))
     """
     if batch is None:
-        batch = torch.zeros(x.size(0), dtype=torch.long)
-    perm, _ = _permutation(x.size(0), seed)
+        batch = torch.zeros(x.size(0), dtype=torch.long, device=x.device)
+    perm, _ = _permutation(x.size(0), seed, x.device)
     _close(readout(x[perm], batch[perm]), readout(x, batch), rtol, atol,
            f"{type(readout).__name__} is not permutation invariant (seed={seed}).")
 
@@ -79,9 +80,9 @@ def assert_permutation_invariant(readout: Callable[..., Tensor], x: Tensor,
 def dense_adjacency(edge_index: Tensor, num_nodes: int, edge_weight: Tensor | None = None,
                     dtype: torch.dtype = torch.float64) -> Tensor:
     """``(N, N)`` dense adjacency indexed ``[source, target]``, parallel edges summed."""
-    weight = (torch.ones(edge_index.size(1), dtype=dtype) if edge_weight is None
-              else edge_weight.to(dtype))
-    return torch.zeros(num_nodes, num_nodes, dtype=dtype).index_put_(
+    weight = (torch.ones(edge_index.size(1), dtype=dtype, device=edge_index.device)
+              if edge_weight is None else edge_weight.to(dtype))
+    return torch.zeros(num_nodes, num_nodes, dtype=dtype, device=edge_index.device).index_put_(
         (edge_index[0], edge_index[1]), weight, accumulate=True)
 
 

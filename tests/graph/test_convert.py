@@ -9,7 +9,15 @@ from hypothesis import given
 from torch_geometric.data import Data
 
 from geodl.graph import Graph, grid_graph
-from geodl.graph.convert import from_networkx, from_pyg, from_scipy, to_networkx, to_pyg, to_scipy
+from geodl.graph.convert import (
+    from_networkx,
+    from_pyg,
+    from_scipy,
+    is_undirected,
+    to_networkx,
+    to_pyg,
+    to_scipy,
+)
 from geodl.graph.matrices import adjacency
 from tests.strategies import graphs
 
@@ -36,6 +44,26 @@ def test_networkx_round_trip(g):
                                adjacency(g, sparse=False).numpy(), atol=1e-12)
     if g.num_nodes:  # an empty networkx graph has no node to carry x
         np.testing.assert_allclose(back.x.numpy(), g.x.numpy())
+
+
+@given(graphs(multi=True))
+def test_is_undirected_is_a_symmetric_adjacency(g):
+    """Dense oracle: A == A^T (parallel edges summed); weighted=False compares the pattern."""
+    A = adjacency(g, sparse=False)
+    assert is_undirected(g) == bool((A == A.T).all())
+    pattern = (torch.zeros_like(A) if A.numel() else A).index_put_(
+        tuple(g.edge_index), torch.ones(g.num_edges, dtype=A.dtype))
+    assert is_undirected(g, weighted=False) == bool((pattern == pattern.T).all())
+
+
+def test_is_undirected_on_graphs_from_networkx():
+    assert is_undirected(from_networkx(nx.karate_club_graph()))
+    assert not is_undirected(from_networkx(nx.DiGraph([(0, 1)])))
+    assert is_undirected(from_networkx(nx.DiGraph([(0, 1), (1, 0)])))  # both ways: undirected
+    uneven = Graph(edge_index=torch.tensor([[0, 1], [1, 0]]), num_nodes=2,
+                   edge_weight=torch.tensor([1.0, 2.0]))
+    assert not is_undirected(uneven) and is_undirected(uneven, weighted=False)
+    assert isinstance(to_networkx(uneven), nx.DiGraph)  # the same rule picks the networkx type
 
 
 def test_directed_graph_stays_directed():
@@ -101,3 +129,59 @@ def test_pyg_round_trip_is_lossless():
 def test_bad_input(call, exc, match):
     with pytest.raises(exc, match=match):
         call()
+
+
+def _hetero():
+    from torch_geometric.data import HeteroData
+
+    h = HeteroData()
+    h["author"].num_nodes = 2
+    h["paper"].x = torch.randn(3, 4)
+    h["author", "writes", "paper"].edge_index = torch.tensor([[0, 1, 1], [2, 0, 1]])
+    h["author", "writes", "paper"].edge_weight = torch.tensor([1.0, 2.0, 3.0])
+    h["paper", "cites", "paper"].edge_index = torch.tensor([[0, 1], [1, 2]])
+    return h
+
+
+def test_from_pyg_hetero_keeps_the_stores_and_shares_the_tensors():
+    from torch_geometric.data import HeteroData
+
+    h = _hetero()
+    out = from_pyg(h)
+    assert isinstance(out, HeteroData) and out is not h
+    assert out.node_types == h.node_types and out.edge_types == h.edge_types
+    assert out["paper"].x is h["paper"].x
+    writes = ("author", "writes", "paper")
+    assert out[writes].edge_weight is h[writes].edge_weight
+    out["paper"].y = torch.zeros(3)
+    assert "y" not in h["paper"]  # a new container
+    out["author"].x = torch.randn(2, 4)  # to_homogeneous fills missing attributes with NaN
+    out["paper", "cites", "paper"].edge_weight = torch.ones(2)
+    homogeneous = from_pyg(out.to_homogeneous())  # the documented way to one geodl Graph
+    assert isinstance(homogeneous, Graph) and homogeneous.num_nodes == 5
+
+
+@pytest.mark.parametrize("break_it, match", [
+    (lambda h: h["author", "writes", "paper"].__setattr__(
+        "edge_index", torch.tensor([[0, 2], [0, 0]])),
+     r"data\[\('author', 'writes', 'paper'\)\]\.edge_index row 0 \(sources, node type "
+     r"'author'\) contains id 2, but data\['author'\]\.num_nodes=2.*num_nodes=3"),
+    (lambda h: h["paper", "cites", "paper"].__setattr__(
+        "edge_index", torch.tensor([[0], [3]])),
+     r"row 1 \(targets, node type 'paper'\) contains id 3"),
+    (lambda h: h["author", "writes", "paper"].__setattr__("edge_weight", torch.ones(2)),
+     r"data\[\('author', 'writes', 'paper'\)\]\.edge_weight must have one row per edge"),
+    (lambda h: h["paper"].__setattr__("x", torch.full((3, 4), float("nan"))),
+     r"data\['paper'\]\.x contains 12 NaN/Inf"),
+    (lambda h: h["author", "writes", "paper"].__setattr__(
+        "edge_index", torch.tensor([[0.0], [1.0]])),
+     r"edge_index must have dtype torch.long"),
+    (lambda h: h["venue", "hosts", "paper"].__setattr__("edge_index", torch.tensor([[0], [0]])),
+     r"node type 'venue', which has no x and no num_nodes; set data\['venue'\]\.num_nodes"),
+])
+def test_from_pyg_hetero_errors_name_the_store(break_it, match):
+    h = _hetero()
+    break_it(h)
+    with pytest.raises((ValueError, TypeError), match=match):
+        from_pyg(h)
+    assert from_pyg(h, validate=False) is not h  # validate=False converts without checking

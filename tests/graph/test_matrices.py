@@ -171,3 +171,19 @@ def test_unknown_options_are_named(call):
 def test_non_graph_input_is_a_type_error():
     with pytest.raises(TypeError, match="g must be a geodl.graph.Graph"):
         adjacency(torch.eye(3))
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_matrices_stay_on_the_input_device_meta(weighted):
+    """On ``meta`` (shapes only) a tensor created on the CPU meets a meta tensor and torch
+    raises, so this catches a CPU-only allocation without a GPU. Not covered: the CSR
+    (sparse=True) matrices and gcn_norm, whose sort-and-merge and self-loop insertion
+    (unique_consecutive, nonzero) have data-dependent sizes that meta cannot compute."""
+    edge_index = torch.tensor([[0, 1, 1, 2, 2], [1, 0, 2, 1, 2]])
+    kwargs = {"edge_weight": torch.rand(5).to("meta")} if weighted else {}
+    g = Graph(edge_index=edge_index.to("meta"), num_nodes=3, **kwargs)
+    outs = [degree(g), degree(g, "in"), adjacency(g, sparse=False)]
+    outs += [laplacian(g, norm, sparse=False) for norm in (None, "sym", "rw")]
+    for out in outs:
+        assert out.device.type == "meta"
+    assert [tuple(o.shape) for o in outs] == [(3,), (3,)] + [(3, 3)] * 4

@@ -9,6 +9,7 @@ from geodl.graph.validation import (
     check_finite,
     check_node_values,
     check_option,
+    check_pair,
     check_positive_int,
 )
 
@@ -64,3 +65,22 @@ def test_check_edge_and_node_values():
         check_edge_values(torch.tensor(1.0), 2, "edge_weight")
     with pytest.raises(TypeError, match="x must be a torch.Tensor with one row per node"):
         check_node_values([[1.0]], 1, "x")
+
+
+def test_check_pair_accepts_an_int_or_two_and_names_the_argument():
+    assert check_pair(3, "kernel_size") == (3, 3)
+    assert check_pair([1, 2], "stride") == (1, 2)
+    assert check_pair(0, "padding", minimum=0) == (0, 0)
+    with pytest.raises(ValueError, match=r"kernel_size must be an int or a pair \(h, w\), got"):
+        check_pair((1, 2, 3), "kernel_size")
+    with pytest.raises(ValueError, match="stride"):
+        check_pair((1, 0), "stride")
+
+
+def test_value_checks_pass_meta_tensors():
+    """A meta tensor has shapes but no values: its type and shape are still checked."""
+    meta = torch.zeros(2, 3, dtype=torch.long, device="meta")
+    assert check_edge_index(meta, 2) is meta  # ids cannot be read: not checked
+    with pytest.raises(ValueError, match=r"shape \(2, E\)"):
+        check_edge_index(torch.zeros(3, 3, dtype=torch.long, device="meta"), 2)
+    check_finite(torch.zeros(3, device="meta"), "x")

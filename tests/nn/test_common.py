@@ -236,3 +236,38 @@ def test_gradcheck_gcn_edge_weight(name):
     g = cases()["weighted"]
     w = g.edge_weight.clone().requires_grad_()
     assert torch.autograd.gradcheck(lambda w: layer(g.x, g.edge_index, w), (w,))
+
+
+# Layers the meta device cannot run, and why: an op whose output size depends on the values
+# (nonzero, unique, bincount, .item()), which a meta tensor (shapes only) does not have.
+META_SKIPS = {
+    "GCNConv": "gcn_norm adds the missing self-loops with nonzero() (data-dependent size)",
+    "GCNConv-generic": "gcn_norm adds the missing self-loops with nonzero() (data-dependent size)",
+    "GATConv": "PyG's add_self_loops/remove_self_loops index with a mask (data-dependent size)",
+    "MPNNConv": "its global update counts the graphs with int(batch.max()) (a value)",
+    "GPSConv": "dense per-graph attention reads the graph sizes from batch (bincount, tolist)",
+    "GPSConv-gcn": "dense per-graph attention reads the graph sizes from batch (bincount, tolist)",
+    "RandomWalkPE": "random_walk_pe computes with scipy.sparse in host memory",
+    "GridConv": "TypedAdjacency.build groups edges by type with nonzero() (data-dependent size)",
+    "GridConv-mean": "TypedAdjacency.build counts edges with bincount (no meta kernel)",
+    "MultiheadAttention": "SparseLayout.build checks the CSR order with a value (.item())",
+    "TransformerLayer": "SparseLayout.build checks the CSR order with a value (.item())",
+    "TransformerEncoder": "SparseLayout.build checks the CSR order with a value (.item())",
+}
+
+
+@pytest.mark.parametrize("name", list(LAYERS))
+def test_runs_on_the_meta_device(name):
+    """Every tensor a layer creates lives on the input's device: on ``meta`` (shapes, no data)
+    one created on the CPU meets a meta tensor and torch raises, so a CPU-only allocation is
+    caught without a GPU. The shape must match the CPU result's."""
+    if name in META_SKIPS:
+        pytest.skip(f"meta cannot run {name}: {META_SKIPS[name]}")
+    layer, keys = _make(name)
+    g = cases()["batched"]
+    edge = _edge_inputs(g, keys)
+    expected = layer(g.x, g.edge_index, **edge)
+    out = layer.to("meta")(g.x.to("meta"), g.edge_index.to("meta"),
+                           **{k: v.to("meta") for k, v in edge.items()})
+    assert out.device.type == "meta" and out.shape == expected.shape
+    assert all(p.device.type == "meta" for p in layer.parameters())

@@ -86,3 +86,9 @@ def test_scaffold_split_deepchem_order():
     assert (train.tolist(), val.tolist(), test.tolist()) == ([3, 4, 5], [0, 2], [1])
     with pytest.raises(ValueError, match="cannot parse"):
         S.scaffold_split(["C1CC"], (1.0, 0.0, 0.0))
+
+
+def test_masks_and_folds_stay_on_the_input_device_meta():
+    """The mask is created on the index's device (meta: shapes only, no CPU copy)."""
+    mask = S.index_to_mask(torch.tensor([0, 2], device="meta"), 4)
+    assert mask.device.type == "meta" and mask.shape == (4,)

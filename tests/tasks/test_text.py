@@ -66,3 +66,11 @@ def test_sample_blocks():
     assert torch.equal(y, x + 1) and torch.equal(x[:, 1:], x[:, :-1] + 1)
     with pytest.raises(ValueError, match="block_size=100"):
         sample_blocks(data, 100, 2)
+
+
+def test_pad_sequences_stays_on_the_input_device_meta():
+    """meta (shapes only): a mask built on the CPU would meet meta tensors and raise."""
+    out, padding = pad_sequences([torch.zeros(3, dtype=torch.long, device="meta"),
+                                  torch.zeros(1, dtype=torch.long, device="meta")], pad_id=0)
+    assert out.device.type == padding.device.type == "meta"
+    assert out.shape == padding.shape == (2, 3)

@@ -100,3 +100,9 @@ def test_assert_same_numbers_passes_fails_and_refuses_nan(capsys):
         assert_same_numbers("shapes", torch.zeros(2), torch.zeros(3))
     with pytest.raises(ValueError, match="one-line"):
         assert_same_numbers("", torch.zeros(1), torch.zeros(1))
+
+
+def test_dense_adjacency_stays_on_the_input_device_meta():
+    edge_index = torch.tensor([[0, 1], [1, 2]], device="meta")
+    A = dense_adjacency(edge_index, 3)
+    assert A.device.type == "meta" and A.shape == (3, 3)
