@@ -2,6 +2,8 @@
 10 - Auto-encoders and denoising on grid graphs
 ===============================================
 
+**Course sequence 10** (see :ref:`course`).
+
 **What this teaches.** An auto-encoder squeezes an image through a small code and rebuilds it:
 `z = f(x)`, `x_hat = sigmoid(g(z))`. In geodl both halves are message passing: the encoder is
 a stack of stride-2 `GridConv`s (each a convolution on the image's grid graph, halving it) and

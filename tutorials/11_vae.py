@@ -2,6 +2,8 @@
 11 - Variational auto-encoders: the ELBO, beta, IWAE and the latent space
 =========================================================================
 
+**Course sequence 11** (see :ref:`course`).
+
 **What this teaches.** A VAE's encoder outputs a Gaussian `q(z|x) = N(mu, diag sigma^2)`, a
 code is drawn with the reparameterisation `z = mu + sigma * eps`, and the decoder's Bernoulli
 logits give `log p(x|z)`. Training minimises the negative ELBO per image,

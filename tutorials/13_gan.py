@@ -2,6 +2,8 @@
 13 - GAN -> WGAN -> WGAN-GP on grid graphs
 ==========================================
 
+**Course sequence 12** (see :ref:`course`).
+
 **What this teaches.** A generator `G(z)` (a dense projection onto a 7 x 7 grid, then
 `GridConvTranspose` up to 28 x 28, tanh) and a critic `D(x)` (stride-2 `GridConv`s, LeakyReLU,
 a dense score) play a game. The original GAN (non-saturating form) trains D as a classifier

@@ -2,6 +2,8 @@
 14 - Diffusion models: DDPM and DDIM on a grid-graph U-Net
 ==========================================================
 
+**Course sequence 13** (see :ref:`course`).
+
 **What this teaches.** A denoising diffusion model destroys an image with Gaussian noise in
 `T = 1000` small steps (the *forward process*, fixed) and learns to undo one step at a time
 (the *reverse process*). We look at the forward process under the linear and the cosine beta

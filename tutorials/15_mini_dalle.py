@@ -2,6 +2,8 @@
 15 - A mini DALL-E: three components, three phases
 ==================================================
 
+**Course sequence 14** (see :ref:`course`).
+
 **What this teaches.** DALL-E is three networks, each message passing on a graph:
 
 1. an image **tokenizer** (VQ-VAE or dVAE): grid-graph convolutions down to a 7 x 14 grid of
