@@ -9,7 +9,10 @@ hosts) starts K processes with ``RANK``, ``LOCAL_RANK``, ``WORLD_SIZE`` and ``MA
    moved to ``cuda:LOCAL_RANK``); a collective that waits longer than ``GEODL_DIST_TIMEOUT``
    seconds (default 120) raises instead of hanging, so a dead rank stops the others;
 2. wraps the model in ``DistributedDataParallel`` (gradients averaged over the ranks in
-   ``backward``; the wrapped model is only used for training steps);
+   ``backward``; the wrapped model is only used for training steps); a task with manual
+   optimisation (``configure_optimizers``: a GAN's critic and generator) keeps the bare model,
+   whose submodules it calls, and its optimizers average the gradients over the ranks before
+   each step instead (:meth:`Distributed.sync_optimizers`);
 3. shards every epoch's batches, keeping the **global** batch the task was built with:
    ``GraphPrediction`` lists of graphs get a ``DistributedSampler`` with ``batch_size / K``
    graphs per rank, seeded from the RNG state :func:`fit` sets per epoch, so that the K shards
@@ -148,6 +151,29 @@ class Distributed:
 
     def shard(self, task: Any) -> Any:
         return _ShardedTask(task, self)
+
+    def sync_optimizers(self, model: nn.Module, optimizers: dict[str, Any]) -> list[Any]:
+        """Data parallelism for manual optimisation, where the task steps its own optimizers
+        and calls the networks inside ``model`` directly (a GAN's ``model.critic`` and
+        ``model.generator``), which a ``DistributedDataParallel`` wrapper would hide.
+
+        Broadcasts ``model``'s parameters and buffers from rank 0 (what DDP does when it
+        wraps), then makes every optimizer average its parameters' gradients over the ranks
+        just before it steps (a step pre-hook): the same update as DDP's averaged
+        ``backward``. Returns the hook handles (``handle.remove()`` detaches them).
+        """
+        with torch.no_grad():
+            for tensor in [*model.parameters(), *model.buffers()]:
+                dist.broadcast(tensor, src=0)
+
+        def average(optimizer, args, kwargs):  # the grads this step is about to use
+            for group in optimizer.param_groups:
+                for p in group["params"]:
+                    if p.grad is not None:
+                        dist.all_reduce(p.grad)
+                        p.grad.div_(self.world_size)
+
+        return [opt.register_step_pre_hook(average) for opt in optimizers.values()]
 
     def all_reduce_mean(self, metrics: dict[str, float]) -> dict[str, float]:
         """The mean over the ranks of each metric (same keys on every rank)."""

@@ -309,8 +309,10 @@ def fit(model: nn.Module, task: Task, *, epochs: int = 100,
     world = distributed.setup(model)  # under torchrun: process group, DDP, shards; else None
     if world is not None:
         task, progress = world.shard(task), progress and world.is_main
-    step_model = world.wrap(model) if world is not None else model
     manual = _is_manual(task)
+    # DDP hides the submodules a manual task calls (model.critic): that task gets the bare
+    # model, and its optimizers average the gradients over the ranks instead (below)
+    step_model = world.wrap(model) if world is not None and not manual else model
     if manual:
         opts = _task_optimizers(task, model, optimizer)
     else:
@@ -318,6 +320,7 @@ def fit(model: nn.Module, task: Task, *, epochs: int = 100,
         opts = {"model": optimizer if isinstance(optimizer, torch.optim.Optimizer)
                 else _optimizer(optimizer, params, lr, weight_decay)}
     opt = next(iter(opts.values()))
+    hooks = world.sync_optimizers(model, opts) if world is not None and manual else []
     has_val = task.has_split("val") if hasattr(task, "has_split") else True
     monitor, mode = _monitor(task, has_val, monitor, mode)
     if mode not in ("min", "max"):
@@ -406,6 +409,8 @@ def fit(model: nn.Module, task: Task, *, epochs: int = 100,
         if stop:
             break
     bar.close()
+    for hook in hooks:
+        hook.remove()
     if restore_best and best_state is not None:
         model.load_state_dict(best_state)
     return history
