@@ -1,6 +1,6 @@
-"""The ``geodl`` command line: ``geodl --version``, ``geodl demo``.
-
-``geodl bench ...`` and ``geodl tune ...`` join these as their issues land.
+"""The ``geodl`` command line: ``geodl --version``, ``geodl demo``, ``geodl bench ...``,
+``geodl tune ...`` and ``geodl train ...`` (also ``python -m geodl ...``, which is how
+``torchrun -m geodl train ...`` starts it in every process).
 """
 
 from __future__ import annotations
@@ -67,14 +67,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     demo = sub.add_parser("demo", help="load real graphs and print their matrices' statistics")
     demo.set_defaults(func=_demo)
-    for name in ("bench", "tune"):
-        try:
-            module = importlib.import_module(f"geodl.{name}.cli")
-        except ModuleNotFoundError as err:  # pragma: no cover - until the subpackage lands
-            if err.name not in (f"geodl.{name}", f"geodl.{name}.cli"):
-                raise
-            continue
-        module.register(sub)  # adds the `geodl NAME ...` sub-command; its handler is args.func
+    for name in ("geodl.bench.cli", "geodl.tune.cli", "geodl.tune.train_cli"):
+        # each adds its `geodl NAME ...` sub-command; the handler is args.func
+        importlib.import_module(name).register(sub)
     return parser
 
 
