@@ -225,8 +225,7 @@ class MultiheadAttention(nn.Module):
         out = SparseAttention.apply(q, k, v, layout, keep)  # (H*N, d)
         return out.view(H, N, d).transpose(0, 1).reshape(N, self.embed_dim)  # (N, E)
 
-    def _generic(self, q: Tensor, k: Tensor, v: Tensor, edge_index: Tensor,
-                 cross: bool) -> Tensor:
+    def _generic(self, q: Tensor, k: Tensor, v: Tensor, edge_index: Tensor) -> Tensor:
         """Softmax-aggregated :func:`propagate` over ``edge_index`` (context/key ``j`` ->
         query ``i``); cost :math:`O(E\\, E_{dim})`."""
         N = q.size(0)
@@ -234,13 +233,11 @@ class MultiheadAttention(nn.Module):
         # logits q_i . k_j / sqrt(d), (E, H); the scale is folded into q (N*E work, not E*E)
         q = q * (1.0 / math.sqrt(self.head_dim))
         logits = (q.index_select(0, dst) * k.index_select(0, src)).sum(-1)
-        if cross:  # one node set for propagate: queries 0..N-1, then the context N..N+M-1
-            v = torch.cat([v.new_zeros(N, *v.shape[1:]), v])  # (N + M, H, d)
-            edge_index = torch.stack([src + N, dst])
-        out = propagate(v, edge_index, aggregate="softmax", attention=logits,
+        # bipartite keys -> queries (M -> N; M = N for self-attention on g)
+        out = propagate((v, None), edge_index, aggregate="softmax", attention=logits,
                         attention_dropout=self.dropout, training=self.training,
-                        num_nodes=v.size(0))  # (N [+ M], H, d)
-        return out[:N].reshape(N, self.embed_dim)  # (N, E)
+                        size=(v.size(0), N))  # (N, H, d)
+        return out.reshape(N, self.embed_dim)  # (N, E)
 
     def forward(self, x: Tensor, g, *, context: Tensor | None = None,
                 key_padding_mask: Tensor | None = None,
@@ -320,7 +317,7 @@ class MultiheadAttention(nn.Module):
             layout = self._layout(base, mask_key, edges, x.size(0), num_keys)
             out = self._sparse(q, k, v, layout)
         else:
-            out = self._generic(q, k, v, edges(), cross)
+            out = self._generic(q, k, v, edges())
         return self.out_proj(out)
 
     def _layout(self, base: Tensor | None, mask: Tensor | None, edges: Callable[[], Tensor],

@@ -128,19 +128,17 @@ def typed_propagate(h: Tensor, src: Tensor, dst: Tensor, edge_type: Tensor, num_
     :func:`~geodl.nn.propagate` with ``message`` = a row lookup: ``h`` ``(N_in, K, F)`` holds
     :math:`W_t^\top x_j` for every node ``j`` and type ``t`` (one GEMM for all ``K`` weights),
     and edge ``j -> i`` of type ``t`` carries row ``(j, t)``. The messages ignore ``x_j``, so
-    the features handed to ``propagate`` are zero-width (nothing is gathered for them); the
-    node set spans both grids (``max(N_in, N_out)`` ids) and the output keeps ``N_out`` rows.
-    This is the definition; the layers' generic paths compute the same sums with
+    the source features handed to ``propagate`` are zero-width (nothing is gathered for them),
+    on the bipartite graph ``size=(N_in, N_out)`` (input grid -> output grid). This is the
+    definition (``path="definition"``); ``path="sparse"`` computes the same sums with
     :func:`typed_spmm` (its sparse formulation, tested equal).
     """
     n_in, k, f = h.shape
     rows = h.reshape(n_in * k, f)  # (N_in * K, F): row j*K + t = W_t^T x_j
     slot = src * k + edge_type  # (E,) the row each edge carries
-    n = max(n_in, num_out)
-    out = propagate(h.new_empty(n, 0), torch.stack([src, dst]), aggregate=aggregate,
-                    message=lambda x_j, x_i, s: rows.index_select(0, s), edge_attr=slot,
-                    num_nodes=n)  # (n, F)
-    return out[:num_out]
+    return propagate((h.new_empty(n_in, 0), None), torch.stack([src, dst]),
+                     aggregate=aggregate, message=lambda x_j, x_i, s: rows.index_select(0, s),
+                     edge_attr=slot, size=(n_in, num_out))  # (N_out, F)
 
 
 @functools.lru_cache(maxsize=32)
