@@ -9,11 +9,12 @@ finer one after an upsampling; ``g`` itself when the resolution does not change)
 carries the structure tag (and the stencil, ``kernel_size`` and ``dilation``) of ``g`` but no
 features: pass ``x_out`` explicitly to the next layer.
 
-The generic path (``fast=False``) of every grid layer is message passing over the bipartite
-edges ``input pixel -> output pixel`` that :func:`grid_edges` builds (cached per shape). The
-convolutions compute it in its sparse formulation (:func:`typed_spmm`: one sparse matrix per
-edge type, cached per shape), tested equal to :func:`~geodl.nn.propagate` itself
-(:func:`typed_propagate`).
+The generic paths of every grid layer are message passing over the bipartite edges
+``input pixel -> output pixel`` that :func:`grid_edges` builds (cached per shape). The
+convolutions pick them with ``path=`` (:mod:`geodl.nn.paths`): ``"definition"`` is
+:func:`~geodl.nn.propagate` itself with ``size=(N_in, N_out)`` (:func:`typed_propagate`),
+``"sparse"`` its sparse formulation (:func:`typed_spmm`: one sparse matrix per edge type,
+cached per shape), ``"native"`` the torch convolution.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from geodl.graph.graph import Graph, grid_graph
 from geodl.graph.structure import GridStructure
 from geodl.graph.validation import check_option, check_pair, check_positive_int
 from geodl.nn.message_passing import propagate
+from geodl.nn.paths import Path, describe_graph, resolve_path
 from geodl.nn.typed_spmm import TypedAdjacency, typed_spmm
 
 __all__ = ["GridConv", "TypedAdjacency", "grid_adjacency", "grid_edges", "typed_propagate",
@@ -173,15 +175,16 @@ class GridConv(nn.Module):
     **Configuration of** :func:`~geodl.nn.propagate`: ``message`` = :math:`W_{t_{ji}}^\top x_j`
     (one GEMM :math:`X [W_0 \dots W_{K-1}]` and a row lookup per edge:
     :func:`typed_propagate`, the definition), ``aggregate="sum"`` (or ``"mean"``), no node
-    update. **Fast path**: on a graph tagged ``grid`` (:func:`~geodl.graph.grid_graph`) with
-    ``aggregate="sum"``, ``F.conv2d`` on ``x.view(B, H, W, C).permute(0, 3, 1, 2)``, a
-    channels-last NCHW view (no copy), and back. **Generic path** (``fast=False``, and every
-    general graph): the same message passing in its sparse formulation,
-    :math:`\sum_t A_t X W_t` with one cached CSR matrix :math:`A_t` per edge type
-    (:func:`typed_spmm`; tested equal to :func:`typed_propagate`), over the layer's own stencil
-    edges (any stride, padding, dilation); ``generic(g)`` strips the tag and uses
-    ``g.edge_index``/``g.edge_type``, the same convolution when ``g``'s stencil is this
-    layer's (stride 1, ``padding="same"``, equal ``kernel_size`` and ``dilation``).
+    update. **Paths** (``path=``, :mod:`geodl.nn.paths`): ``"native"`` on a graph tagged
+    ``grid`` (:func:`~geodl.graph.grid_graph`) with ``aggregate="sum"``: ``F.conv2d`` on
+    ``x.view(B, H, W, C).permute(0, 3, 1, 2)``, a channels-last NCHW view (no copy), and
+    back; ``"sparse"``: :math:`\sum_t A_t X W_t` with one cached CSR matrix :math:`A_t` per
+    edge type (:func:`typed_spmm`); ``"definition"``: :func:`typed_propagate`. On a grid both
+    run over the layer's own stencil edges (any stride, padding, dilation, the bipartite
+    graph input grid -> output grid); on a general graph over ``g.edge_index``/``g.edge_type``
+    (stride 1). ``generic(g)`` strips the tag: the relational layer on ``g``'s stencil, the
+    same convolution as ``path="sparse"`` on ``g`` when ``g``'s stencil is this layer's
+    (stride 1, ``padding="same"``, equal ``kernel_size`` and ``dilation``).
 
     ``padding="same"`` keeps the grid: offsets ``d (i - (k - 1) // 2)``, so an even kernel sees
     one more neighbour below/right (``F.conv2d(padding="same")`` for odd kernels and for
@@ -296,29 +299,42 @@ class GridConv(nn.Module):
                        self.groups)  # (B, C_out, H_out, W_out), channels-last
         return out.permute(0, 2, 3, 1).reshape(-1, self.out_channels)  # (N_out, C_out)
 
-    def forward(self, x: Tensor, g: Data, *, fast: bool = True) -> tuple[Tensor, Data]:
-        """``fast=False`` takes the generic path, :func:`typed_spmm` (same result); a general
-        graph always does."""
+    def forward(self, x: Tensor, g: Data, *, path: Path = "auto",
+                fast: bool | None = None) -> tuple[Tensor, Data]:
+        """``path``: ``"native"`` (grid tag, ``aggregate="sum"``), ``"sparse"`` or
+        ``"definition"`` (:mod:`geodl.nn.paths`); ``fast=False`` is ``path="definition"``."""
         s = grid_of(x, g)
         if x.size(1) != self.in_channels:
             raise ValueError(f"x has {x.size(1)} channels but the layer expects "
                              f"in_channels={self.in_channels}.")
         if s is None:  # a general graph with typed edges: relational GCN
-            return self._relational(x, g), g
+            path = resolve_path(path, ("sparse", "definition"), layer="GridConv",
+                                graph=describe_graph(g), fast=fast)
+            return self._relational(x, g, path), g
         out_hw = self.output_size(s.height, s.width)
         g_out = g if out_hw == (s.height, s.width) else like_grid(s, *out_hw)
-        if fast and self.aggregate == "sum":
+        native = ("native",) if self.aggregate == "sum" else ()
+        path = resolve_path(path, (*native, "sparse", "definition"), layer="GridConv",
+                            graph=describe_graph(g), fast=fast)
+        if path == "native":
             return self._fast(x, s), g_out
-        layout = grid_adjacency(s.batch_size, (s.height, s.width), out_hw, self.kernel_size,
-                                self.stride, self._pad, self.dilation, x.device,
-                                self.aggregate, x.dtype)
-        out = typed_spmm(x, self.type_weight(), layout)  # (N_out, C_out)
+        edges = (s.batch_size, (s.height, s.width), out_hw, self.kernel_size, self.stride,
+                 self._pad, self.dilation, x.device)
+        if path == "sparse":
+            layout = grid_adjacency(*edges, self.aggregate, x.dtype)
+            out = typed_spmm(x, self.type_weight(), layout)  # (N_out, C_out)
+        else:  # the bipartite graph input grid -> output grid
+            src, dst, etype = grid_edges(*edges)
+            out = typed_propagate(self.per_type(x), src, dst, etype,
+                                  s.batch_size * out_hw[0] * out_hw[1], self.aggregate)
         return (out if self.bias is None else out + self.bias), g_out
 
-    def _relational(self, x: Tensor, g: Data) -> Tensor:
+    def _relational(self, x: Tensor, g: Data, path: str) -> Tensor:
         if self.stride != (1, 1):
             raise ValueError(f"stride={self.stride} needs a grid graph (grid_graph(h, w)); a "
-                             "general graph keeps its nodes.")
+                             "general graph keeps its nodes. To run the strided convolution "
+                             "without conv2d, pass the grid graph and path='sparse' or "
+                             "path='definition' instead of generic(g).")
         edge_type = g.edge_type if "edge_type" in g else None
         if edge_type is None:
             raise ValueError("GridConv on a general graph needs g.edge_type (the relation of "
@@ -331,9 +347,13 @@ class GridConv(nn.Module):
                              f"kernel_size=(1, {int(edge_type.max()) + 1}) for that many "
                              "relations.")
         src, dst = g.edge_index
-        layout = TypedAdjacency.build(src, dst, edge_type, x.size(0), x.size(0), k,
-                                      self.aggregate, x.dtype)
-        out = typed_spmm(x, self.type_weight(), layout)  # (N, C_out)
+        if path == "sparse":
+            layout = TypedAdjacency.build(src, dst, edge_type, x.size(0), x.size(0), k,
+                                          self.aggregate, x.dtype)
+            out = typed_spmm(x, self.type_weight(), layout)  # (N, C_out)
+        else:
+            out = typed_propagate(self.per_type(x), src, dst, edge_type, x.size(0),
+                                  self.aggregate)  # (N, C_out)
         return out if self.bias is None else out + self.bias
 
     def extra_repr(self) -> str:
