@@ -95,9 +95,15 @@ def grid_edges(batch_size: int, in_hw: Pair, out_hw: Pair, kernel_size: Pair, st
     >>> src[:4].tolist(), dst[:4].tolist(), t[:4].tolist()  # output pixel 0 sees a 2x2 window
     ([0, 1, 3, 4], [0, 0, 0, 0], [0, 1, 2, 3])
     """
-    return _grid_edges_cached(batch_size, tuple(in_hw), tuple(out_hw), tuple(kernel_size),
-                              tuple(stride), tuple(padding), tuple(dilation),
-                              torch.device(device))
+    build = _uncached(_grid_edges_cached)
+    return build(batch_size, tuple(in_hw), tuple(out_hw), tuple(kernel_size), tuple(stride),
+                 tuple(padding), tuple(dilation), torch.device(device))
+
+
+def _uncached(cached):
+    """The function behind an ``lru_cache`` while ``torch.export``/``torch.compile`` traces:
+    a trace computes fake tensors, which must not stay in the cache for the eager calls."""
+    return cached.__wrapped__ if torch.compiler.is_compiling() else cached
 
 
 def grid_of(x: Tensor, g: Data) -> GridStructure | None:
@@ -143,12 +149,19 @@ def typed_propagate(h: Tensor, src: Tensor, dst: Tensor, edge_type: Tensor, num_
                      edge_attr=slot, size=(n_in, num_out))  # (N_out, F)
 
 
-@functools.lru_cache(maxsize=32)
 def grid_adjacency(batch_size: int, in_hw: Pair, out_hw: Pair, kernel_size: Pair,
                    stride: Pair, padding: Pair, dilation: Pair, device: torch.device,
                    aggregate: Literal["sum", "mean"] = "sum",
                    dtype: torch.dtype = torch.float32) -> TypedAdjacency:
     """:func:`grid_edges` as a :class:`TypedAdjacency` (cached per shape and dtype)."""
+    return _uncached(_grid_adjacency_cached)(batch_size, in_hw, out_hw, kernel_size, stride,
+                                             padding, dilation, device, aggregate, dtype)
+
+
+@functools.lru_cache(maxsize=32)
+def _grid_adjacency_cached(batch_size: int, in_hw: Pair, out_hw: Pair, kernel_size: Pair,
+                           stride: Pair, padding: Pair, dilation: Pair, device: torch.device,
+                           aggregate: str, dtype: torch.dtype) -> TypedAdjacency:
     src, dst, etype = grid_edges(batch_size, in_hw, out_hw, kernel_size, stride, padding,
                                  dilation, device)
     return TypedAdjacency.build(src, dst, etype, batch_size * in_hw[0] * in_hw[1],

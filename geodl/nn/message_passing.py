@@ -245,7 +245,7 @@ def _node_sets(x, edge_index: Tensor, size, num_nodes: int | None
         check_edge_index(edge_index, n_src)
     else:
         check_edge_index(edge_index, max(n_src, n_dst))
-        if edge_index.numel() and not edge_index.is_meta:
+        if edge_index.numel() and not edge_index.is_meta and not torch.compiler.is_compiling():
             for row, n, what in ((0, n_src, "source"), (1, n_dst, "target")):
                 top = int(edge_index[row].max())
                 if top >= n:

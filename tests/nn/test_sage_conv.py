@@ -97,3 +97,20 @@ def test_to_hetero_equals_pyg_and_a_loop_over_edge_types():
     loop = layer("conv2", hidden)
     for key in out:
         torch.testing.assert_close(out[key], loop[key], rtol=0, atol=1e-12)
+
+
+def test_torch_export_of_a_sage_stack():
+    """torch.export of two SAGEConv layers, with the node and edge counts dynamic: the exported
+    program equals the eager model on another graph (edge_index checks are skipped while
+    tracing, geodl.graph.validation.check_edge_index)."""
+    from torch.export import Dim
+
+    torch.manual_seed(0)
+    model = _Net(SAGEConv).eval()
+    x, edge_index = torch.randn(10, 4), torch.randint(0, 10, (2, 30))
+    program = torch.export.export(model, (x, edge_index),
+                                  dynamic_shapes=({0: Dim("n", min=2)}, {1: Dim("e", min=2)}))
+    x2, edge_index2 = torch.randn(17, 4), torch.randint(0, 17, (2, 50))
+    torch.testing.assert_close(program.module()(x2, edge_index2), model(x2, edge_index2))
+    with pytest.raises(ValueError, match="node id"):  # eager calls still check the ids
+        model(x, edge_index + 10)
