@@ -77,9 +77,11 @@ for title, k in kernels.items():
     with torch.no_grad():
         conv.weight.copy_(k.view(1, 1, 3, 3))
     fast, _ = conv(x, g)  # F.conv2d on the channels-last view of x
-    generic_path, _ = conv(x, generic(g))  # propagate over g's typed edges
+    generic_path, _ = conv(x, generic(g))  # no tag: the relational layer on g's typed edges
+    definition, _ = conv(x, g, path="definition")  # propagate over the stencil's edges
     by_hand = propagate(x, g.edge_index, edge_weight=k.flatten()[g.edge_type])
     assert_same_numbers(f"{title}: conv2d fast path == generic path", fast, generic_path)
+    assert_same_numbers(f"{title}: conv2d fast path == path='definition'", fast, definition)
     assert_same_numbers(f"{title}: conv2d fast path == propagate", fast, by_hand)
     responses[title] = fast.detach().view(H, W)
 
@@ -119,7 +121,7 @@ strided = GridConv(1, 8, kernel_size=3, stride=2, padding=1).double()
 out, g_out = strided(x, g)
 print("stride-2 conv:", tuple(out.shape), "on a", g_out.structure.height, "x",
       g_out.structure.width, "grid;",
-      f"|fast - generic| = {(out - strided(x, g, fast=False)[0]).abs().max():.1e}")
+      f"|fast - definition| = {(out - strided(x, g, path='definition')[0]).abs().max():.1e}")
 
 # %%
 # The same `GridConv` on a general graph whose edges carry a relation type (a bond type in a

@@ -13,10 +13,11 @@ call by call (:func:`geodl.bench.timing.interleaved`), three sides in one proces
   batch-first ``(B, T, C)`` view. The same op on an ordinary NCHW batch is a note
   (``nchw_ms`` of the torch side): CPU kernels differ between the two layouts, so comparing
   geodl with NCHW measures the layout, not geodl;
-- the generic message-passing path of the same layer (``fast=False`` or the tag stripped with
-  :func:`geodl.graph.generic`), reported as ``generic_ms`` / ``generic_ratio`` of the geodl
-  side, with ``max_abs_diff`` (fast vs native) and ``generic_max_abs_diff`` (generic vs
-  native).
+- the generic message-passing path of the same layer (``path="sparse"`` for the grid
+  convolutions, their sparse formulation; ``fast=False`` for the pooling layers; the tag
+  stripped with :func:`geodl.graph.generic`, or ``fast=False``, for attention and recurrence),
+  reported as ``generic_ms`` / ``generic_ratio`` of the geodl side, with ``max_abs_diff``
+  (fast vs native) and ``generic_max_abs_diff`` (generic vs native).
 
 Where the fast path *is* the native op (the recurrent layers call their ``nn.LSTM`` /
 ``nn.GRU``, the grid convolution ``F.conv2d``), the row says "fast path = native op": its
@@ -72,6 +73,7 @@ def grid_op(exp, seed: int, config: dict, root=None) -> dict[str, Outcome]:
     """A grid layer (``config["op"]``) on ``batch x size x size`` images of ``channels``
     (the transposed convolution on half the size, so that its output is ``size``)."""
     from geodl.graph import grid_graph
+    from geodl.nn import GridConv, GridConvTranspose
 
     b, c, rounds = int(config["batch"]), int(config["channels"]), int(config["repeats"])
     layer, native, shrink = _grid_layer(config["op"], c, seed)
@@ -82,17 +84,20 @@ def grid_op(exp, seed: int, config: dict, root=None) -> dict[str, Outcome]:
     img = img_cl.detach().contiguous().requires_grad_()  # (B, C, H, W), NCHW
     g = grid_graph(h, w, batch_size=b)
     params = list(layer.parameters())
+    # the sparse formulation where the layer has one (grid convolutions), else fast=False
+    generic = {"path": "sparse"} if isinstance(layer, (GridConv, GridConvTranspose)) else {
+        "fast": False}
     load = OtherLoad()
     t = interleaved({"geodl": backward_step(lambda: layer(x, g)[0], [x, *params]),
                      "torch": backward_step(lambda: native(img_cl), [img_cl, *params]),
                      "nchw": backward_step(lambda: native(img), [img, *params]),
-                     "generic": backward_step(lambda: layer(x, g, fast=False)[0],
+                     "generic": backward_step(lambda: layer(x, g, **generic)[0],
                                               [x, *params])}, rounds)
     with torch.no_grad():
         ref = native(img)
         ref = ref.permute(0, 2, 3, 1).reshape(-1, ref.size(1))  # (B*H'*W', C)
         diff = (layer(x, g)[0] - ref).abs().max().item()
-        generic_diff = (layer(x, g, fast=False)[0] - ref).abs().max().item()
+        generic_diff = (layer(x, g, **generic)[0] - ref).abs().max().item()
     nchw = t["nchw"].median
     return _ratios(t, load.cores(), diff, generic_diff,
                    geodl={"nchw_ratio": t["geodl"].median / nchw},

@@ -270,8 +270,9 @@ class Graph(Data):
 def generic(g: Graph) -> Graph:
     """Return ``g`` without its structure tag and with its edges materialised (a shallow copy).
 
-    Every layer takes its generic message-passing path on the result, which is how fast paths
-    are tested equal to the definition.
+    Without the tag a layer has no native (structured-kernel) path: it runs its general-graph
+    path on the result, ``"sparse"`` where it has one, else ``"definition"`` (the rule of
+    :mod:`geodl.nn.paths`; ``path=`` on the tagged graph picks any path directly).
 
     >>> g = grid_graph(2, 2)
     >>> generic(g).structure is None, generic(g).num_edges

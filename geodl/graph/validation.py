@@ -61,7 +61,8 @@ def check_edge_index(edge_index: Any, num_nodes: int | None = None,
 
     Row 0 holds the source and row 1 the target of each edge; messages flow source -> target.
     The ids are checked only where the tensor holds values: a ``meta`` tensor (shapes only)
-    passes on its type and shape.
+    passes on its type and shape, and so does any tensor while ``torch.export`` or
+    ``torch.compile`` traces (the ids are data, which a trace cannot branch on).
     """
     if not isinstance(edge_index, Tensor):
         raise TypeError(
@@ -80,8 +81,9 @@ def check_edge_index(edge_index: Any, num_nodes: int | None = None,
             f"{name} must have shape (2, E) (row 0 = source, row 1 = target), "
             f"got shape {tuple(edge_index.shape)}.{hint}"
         )
-    if edge_index.numel() == 0 or edge_index.is_meta:
-        return edge_index
+    if edge_index.numel() == 0 or edge_index.is_meta or torch.compiler.is_compiling():
+        return edge_index  # no values to read (meta), or a trace (torch.export/compile) would
+        # have to guard on them (GuardOnDataDependentSymNode): the eager call checks them
     lo = int(edge_index.min())
     if lo < 0:
         bad = edge_index[:, (edge_index < 0).any(0)][:, 0].tolist()

@@ -22,6 +22,7 @@ from geodl.nn.grid_pool import (
 )
 from geodl.nn.message_passing import k_hop_edges, propagate
 from geodl.nn.mpnn_conv import MPNNConv
+from geodl.nn.paths import PathUnavailableError, resolve_path
 from geodl.nn.positional import LearnedPE, SinusoidalPE, node_positions
 from geodl.nn.readout import AttentionReadout, readout
 from geodl.nn.recurrent import GRU, LSTM, RNN
@@ -31,7 +32,7 @@ from geodl.nn.tree_lstm import ChildSumTreeLSTM
 from geodl.nn.typed_spmm import TypedAdjacency, typed_spmm
 
 __all__ = [
-    "propagate", "k_hop_edges",
+    "propagate", "k_hop_edges", "resolve_path", "PathUnavailableError",
     # graphs
     "GCNConv", "GINConv", "GINEConv", "GATConv", "MPNNConv", "GPSConv", "SAGEConv",
     "LaplacianPE", "RandomWalkPE", "DegreeEncoding", "readout", "AttentionReadout",

@@ -12,6 +12,7 @@ from torch import Tensor, nn
 from geodl.graph.structure import CompleteStructure
 from geodl.graph.validation import check_edge_index, check_positive_int
 from geodl.nn.message_passing import propagate
+from geodl.nn.paths import Path, describe_graph, resolve_path
 from geodl.nn.sparse_attention import SparseAttention, SparseLayout
 
 __all__ = ["MultiheadAttention", "bipartite_complete_edges"]
@@ -79,7 +80,7 @@ class MultiheadAttention(nn.Module):
     - self-attention is the complete graph (:func:`geodl.graph.complete_graph`), causal
       attention its DAG (``causal=True``); on that tag the fast path is
       :func:`torch.nn.functional.scaled_dot_product_attention` on ``x.view(B, n, E)``
-      (no copy), tested equal to the generic path;
+      (no copy; ``path="native"``), tested equal to the other paths;
     - cross-attention is the bipartite complete graph from the ``m`` context nodes of each
       sequence to its queries (:func:`bipartite_complete_edges`; or ``context_edge_index``);
     - a padding mask removes the padded keys' edges (a query left with no key outputs
@@ -89,9 +90,11 @@ class MultiheadAttention(nn.Module):
       edges output :math:`b_O`). It runs on sparse kernels, all heads in one block-diagonal
       CSR matrix: a sampled matmul (SDDMM) for the logits, a row softmax, an SpMM; time
       :math:`O(E\, E_{dim})`, memory :math:`O(E H)`, the CSR layout kept while the graph's
-      ``edge_index`` and the mask stay the same tensors. ``fast=False`` runs
-      :func:`propagate` itself (memory :math:`O(E\, E_{dim})`: one message per edge);
-      both are tested equal to the SDPA path, outputs and gradients.
+      ``edge_index`` and the mask stay the same tensors (``path="sparse"``, the default on
+      a general graph). ``path="definition"`` (or ``fast=False``) runs :func:`propagate`
+      itself on the bipartite graph keys -> queries (memory :math:`O(E\, E_{dim})`: one
+      message per edge); all paths are tested equal (:mod:`geodl.nn.paths`), outputs and
+      gradients.
 
     Parameters carry ``nn.MultiheadAttention``'s names (``in_proj_weight``, or
     ``q/k/v_proj_weight`` when ``kdim != embed_dim``; ``in_proj_bias``, ``out_proj``), so
@@ -225,8 +228,7 @@ class MultiheadAttention(nn.Module):
         out = SparseAttention.apply(q, k, v, layout, keep)  # (H*N, d)
         return out.view(H, N, d).transpose(0, 1).reshape(N, self.embed_dim)  # (N, E)
 
-    def _generic(self, q: Tensor, k: Tensor, v: Tensor, edge_index: Tensor,
-                 cross: bool) -> Tensor:
+    def _generic(self, q: Tensor, k: Tensor, v: Tensor, edge_index: Tensor) -> Tensor:
         """Softmax-aggregated :func:`propagate` over ``edge_index`` (context/key ``j`` ->
         query ``i``); cost :math:`O(E\\, E_{dim})`."""
         N = q.size(0)
@@ -234,18 +236,17 @@ class MultiheadAttention(nn.Module):
         # logits q_i . k_j / sqrt(d), (E, H); the scale is folded into q (N*E work, not E*E)
         q = q * (1.0 / math.sqrt(self.head_dim))
         logits = (q.index_select(0, dst) * k.index_select(0, src)).sum(-1)
-        if cross:  # one node set for propagate: queries 0..N-1, then the context N..N+M-1
-            v = torch.cat([v.new_zeros(N, *v.shape[1:]), v])  # (N + M, H, d)
-            edge_index = torch.stack([src + N, dst])
-        out = propagate(v, edge_index, aggregate="softmax", attention=logits,
+        # bipartite keys -> queries (M -> N; M = N for self-attention on g)
+        out = propagate((v, None), edge_index, aggregate="softmax", attention=logits,
                         attention_dropout=self.dropout, training=self.training,
-                        num_nodes=v.size(0))  # (N [+ M], H, d)
-        return out[:N].reshape(N, self.embed_dim)  # (N, E)
+                        size=(v.size(0), N))  # (N, H, d)
+        return out.reshape(N, self.embed_dim)  # (N, E)
 
     def forward(self, x: Tensor, g, *, context: Tensor | None = None,
                 key_padding_mask: Tensor | None = None,
                 context_batch: Tensor | None = None,
-                context_edge_index: Tensor | None = None, fast: bool = True) -> Tensor:
+                context_edge_index: Tensor | None = None, path: Path = "auto",
+                fast: bool | None = None) -> Tensor:
         """Attend from the nodes ``x`` of ``g`` to ``g``'s in-neighbours, or to ``context``.
 
         Args:
@@ -261,9 +262,12 @@ class MultiheadAttention(nn.Module):
                 ragged contexts); default ``m = M / B`` nodes per graph.
             context_edge_index: explicit cross edges ``(2, E')``, context ``j`` -> query
                 ``i``; default: the bipartite complete graph within each graph.
-            fast: take the fast paths (SDPA on a complete tag; sparse kernels on other
-                graphs); ``False`` runs :func:`propagate` itself (same result, the
-                definition).
+            path: ``"native"`` (SDPA; a complete tag, without ``context_batch`` or
+                ``context_edge_index``), ``"sparse"`` (SDDMM, CSR softmax, SpMM) or
+                ``"definition"`` (:func:`propagate` itself), see :mod:`geodl.nn.paths`;
+                ``"auto"`` takes the first the graph allows.
+            fast: the old switch: ``True`` is ``path="auto"``, ``False`` is
+                ``path="definition"``.
         """
         if not isinstance(x, Tensor) or x.dim() != 2 or x.size(1) != self.embed_dim:
             raise ValueError(f"x must have shape (N, embed_dim={self.embed_dim}), got "
@@ -307,20 +311,24 @@ class MultiheadAttention(nn.Module):
         mask_key = key_padding_mask  # the caller's tensor: the sparse layout's cache key
         if key_padding_mask is not None:
             key_padding_mask = key_padding_mask.reshape(-1)  # (M,) True = padding
+        native = ("native",) if (complete and context_batch is None
+                                 and context_edge_index is None) else ()
+        path = resolve_path(path, (*native, "sparse", "definition"), layer="MultiheadAttention",
+                            graph=describe_graph(g), fast=fast)
         q, k, v = self._project(x, context)
-        if fast and complete and context_batch is None and context_edge_index is None:
+        if path == "native":
             return self.out_proj(self._fast(q, k, v, s, cross, key_padding_mask))
 
         def edges() -> Tensor:
             return self._edges(g, x, cross, num_keys, num_graphs, context_batch,
                                context_edge_index, key_padding_mask)
 
-        if fast:
+        if path == "sparse":
             base = context_edge_index if cross else g.edge_index  # None: bipartite, built
             layout = self._layout(base, mask_key, edges, x.size(0), num_keys)
             out = self._sparse(q, k, v, layout)
         else:
-            out = self._generic(q, k, v, edges(), cross)
+            out = self._generic(q, k, v, edges())
         return self.out_proj(out)
 
     def _layout(self, base: Tensor | None, mask: Tensor | None, edges: Callable[[], Tensor],

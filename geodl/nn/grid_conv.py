@@ -9,11 +9,12 @@ finer one after an upsampling; ``g`` itself when the resolution does not change)
 carries the structure tag (and the stencil, ``kernel_size`` and ``dilation``) of ``g`` but no
 features: pass ``x_out`` explicitly to the next layer.
 
-The generic path (``fast=False``) of every grid layer is message passing over the bipartite
-edges ``input pixel -> output pixel`` that :func:`grid_edges` builds (cached per shape). The
-convolutions compute it in its sparse formulation (:func:`typed_spmm`: one sparse matrix per
-edge type, cached per shape), tested equal to :func:`~geodl.nn.propagate` itself
-(:func:`typed_propagate`).
+The generic paths of every grid layer are message passing over the bipartite edges
+``input pixel -> output pixel`` that :func:`grid_edges` builds (cached per shape). The
+convolutions pick them with ``path=`` (:mod:`geodl.nn.paths`): ``"definition"`` is
+:func:`~geodl.nn.propagate` itself with ``size=(N_in, N_out)`` (:func:`typed_propagate`),
+``"sparse"`` its sparse formulation (:func:`typed_spmm`: one sparse matrix per edge type,
+cached per shape), ``"native"`` the torch convolution.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from geodl.graph.graph import Graph, grid_graph
 from geodl.graph.structure import GridStructure
 from geodl.graph.validation import check_option, check_pair, check_positive_int
 from geodl.nn.message_passing import propagate
+from geodl.nn.paths import Path, describe_graph, resolve_path
 from geodl.nn.typed_spmm import TypedAdjacency, typed_spmm
 
 __all__ = ["GridConv", "TypedAdjacency", "grid_adjacency", "grid_edges", "typed_propagate",
@@ -93,9 +95,15 @@ def grid_edges(batch_size: int, in_hw: Pair, out_hw: Pair, kernel_size: Pair, st
     >>> src[:4].tolist(), dst[:4].tolist(), t[:4].tolist()  # output pixel 0 sees a 2x2 window
     ([0, 1, 3, 4], [0, 0, 0, 0], [0, 1, 2, 3])
     """
-    return _grid_edges_cached(batch_size, tuple(in_hw), tuple(out_hw), tuple(kernel_size),
-                              tuple(stride), tuple(padding), tuple(dilation),
-                              torch.device(device))
+    build = _uncached(_grid_edges_cached)
+    return build(batch_size, tuple(in_hw), tuple(out_hw), tuple(kernel_size), tuple(stride),
+                 tuple(padding), tuple(dilation), torch.device(device))
+
+
+def _uncached(cached):
+    """The function behind an ``lru_cache`` while ``torch.export``/``torch.compile`` traces:
+    a trace computes fake tensors, which must not stay in the cache for the eager calls."""
+    return cached.__wrapped__ if torch.compiler.is_compiling() else cached
 
 
 def grid_of(x: Tensor, g: Data) -> GridStructure | None:
@@ -128,27 +136,32 @@ def typed_propagate(h: Tensor, src: Tensor, dst: Tensor, edge_type: Tensor, num_
     :func:`~geodl.nn.propagate` with ``message`` = a row lookup: ``h`` ``(N_in, K, F)`` holds
     :math:`W_t^\top x_j` for every node ``j`` and type ``t`` (one GEMM for all ``K`` weights),
     and edge ``j -> i`` of type ``t`` carries row ``(j, t)``. The messages ignore ``x_j``, so
-    the features handed to ``propagate`` are zero-width (nothing is gathered for them); the
-    node set spans both grids (``max(N_in, N_out)`` ids) and the output keeps ``N_out`` rows.
-    This is the definition; the layers' generic paths compute the same sums with
+    the source features handed to ``propagate`` are zero-width (nothing is gathered for them),
+    on the bipartite graph ``size=(N_in, N_out)`` (input grid -> output grid). This is the
+    definition (``path="definition"``); ``path="sparse"`` computes the same sums with
     :func:`typed_spmm` (its sparse formulation, tested equal).
     """
     n_in, k, f = h.shape
     rows = h.reshape(n_in * k, f)  # (N_in * K, F): row j*K + t = W_t^T x_j
     slot = src * k + edge_type  # (E,) the row each edge carries
-    n = max(n_in, num_out)
-    out = propagate(h.new_empty(n, 0), torch.stack([src, dst]), aggregate=aggregate,
-                    message=lambda x_j, x_i, s: rows.index_select(0, s), edge_attr=slot,
-                    num_nodes=n)  # (n, F)
-    return out[:num_out]
+    return propagate((h.new_empty(n_in, 0), None), torch.stack([src, dst]),
+                     aggregate=aggregate, message=lambda x_j, x_i, s: rows.index_select(0, s),
+                     edge_attr=slot, size=(n_in, num_out))  # (N_out, F)
 
 
-@functools.lru_cache(maxsize=32)
 def grid_adjacency(batch_size: int, in_hw: Pair, out_hw: Pair, kernel_size: Pair,
                    stride: Pair, padding: Pair, dilation: Pair, device: torch.device,
                    aggregate: Literal["sum", "mean"] = "sum",
                    dtype: torch.dtype = torch.float32) -> TypedAdjacency:
     """:func:`grid_edges` as a :class:`TypedAdjacency` (cached per shape and dtype)."""
+    return _uncached(_grid_adjacency_cached)(batch_size, in_hw, out_hw, kernel_size, stride,
+                                             padding, dilation, device, aggregate, dtype)
+
+
+@functools.lru_cache(maxsize=32)
+def _grid_adjacency_cached(batch_size: int, in_hw: Pair, out_hw: Pair, kernel_size: Pair,
+                           stride: Pair, padding: Pair, dilation: Pair, device: torch.device,
+                           aggregate: str, dtype: torch.dtype) -> TypedAdjacency:
     src, dst, etype = grid_edges(batch_size, in_hw, out_hw, kernel_size, stride, padding,
                                  dilation, device)
     return TypedAdjacency.build(src, dst, etype, batch_size * in_hw[0] * in_hw[1],
@@ -175,15 +188,16 @@ class GridConv(nn.Module):
     **Configuration of** :func:`~geodl.nn.propagate`: ``message`` = :math:`W_{t_{ji}}^\top x_j`
     (one GEMM :math:`X [W_0 \dots W_{K-1}]` and a row lookup per edge:
     :func:`typed_propagate`, the definition), ``aggregate="sum"`` (or ``"mean"``), no node
-    update. **Fast path**: on a graph tagged ``grid`` (:func:`~geodl.graph.grid_graph`) with
-    ``aggregate="sum"``, ``F.conv2d`` on ``x.view(B, H, W, C).permute(0, 3, 1, 2)``, a
-    channels-last NCHW view (no copy), and back. **Generic path** (``fast=False``, and every
-    general graph): the same message passing in its sparse formulation,
-    :math:`\sum_t A_t X W_t` with one cached CSR matrix :math:`A_t` per edge type
-    (:func:`typed_spmm`; tested equal to :func:`typed_propagate`), over the layer's own stencil
-    edges (any stride, padding, dilation); ``generic(g)`` strips the tag and uses
-    ``g.edge_index``/``g.edge_type``, the same convolution when ``g``'s stencil is this
-    layer's (stride 1, ``padding="same"``, equal ``kernel_size`` and ``dilation``).
+    update. **Paths** (``path=``, :mod:`geodl.nn.paths`): ``"native"`` on a graph tagged
+    ``grid`` (:func:`~geodl.graph.grid_graph`) with ``aggregate="sum"``: ``F.conv2d`` on
+    ``x.view(B, H, W, C).permute(0, 3, 1, 2)``, a channels-last NCHW view (no copy), and
+    back; ``"sparse"``: :math:`\sum_t A_t X W_t` with one cached CSR matrix :math:`A_t` per
+    edge type (:func:`typed_spmm`); ``"definition"``: :func:`typed_propagate`. On a grid both
+    run over the layer's own stencil edges (any stride, padding, dilation, the bipartite
+    graph input grid -> output grid); on a general graph over ``g.edge_index``/``g.edge_type``
+    (stride 1). ``generic(g)`` strips the tag: the relational layer on ``g``'s stencil, the
+    same convolution as ``path="sparse"`` on ``g`` when ``g``'s stencil is this layer's
+    (stride 1, ``padding="same"``, equal ``kernel_size`` and ``dilation``).
 
     ``padding="same"`` keeps the grid: offsets ``d (i - (k - 1) // 2)``, so an even kernel sees
     one more neighbour below/right (``F.conv2d(padding="same")`` for odd kernels and for
@@ -298,29 +312,42 @@ class GridConv(nn.Module):
                        self.groups)  # (B, C_out, H_out, W_out), channels-last
         return out.permute(0, 2, 3, 1).reshape(-1, self.out_channels)  # (N_out, C_out)
 
-    def forward(self, x: Tensor, g: Data, *, fast: bool = True) -> tuple[Tensor, Data]:
-        """``fast=False`` takes the generic path, :func:`typed_spmm` (same result); a general
-        graph always does."""
+    def forward(self, x: Tensor, g: Data, *, path: Path = "auto",
+                fast: bool | None = None) -> tuple[Tensor, Data]:
+        """``path``: ``"native"`` (grid tag, ``aggregate="sum"``), ``"sparse"`` or
+        ``"definition"`` (:mod:`geodl.nn.paths`); ``fast=False`` is ``path="definition"``."""
         s = grid_of(x, g)
         if x.size(1) != self.in_channels:
             raise ValueError(f"x has {x.size(1)} channels but the layer expects "
                              f"in_channels={self.in_channels}.")
         if s is None:  # a general graph with typed edges: relational GCN
-            return self._relational(x, g), g
+            path = resolve_path(path, ("sparse", "definition"), layer="GridConv",
+                                graph=describe_graph(g), fast=fast)
+            return self._relational(x, g, path), g
         out_hw = self.output_size(s.height, s.width)
         g_out = g if out_hw == (s.height, s.width) else like_grid(s, *out_hw)
-        if fast and self.aggregate == "sum":
+        native = ("native",) if self.aggregate == "sum" else ()
+        path = resolve_path(path, (*native, "sparse", "definition"), layer="GridConv",
+                            graph=describe_graph(g), fast=fast)
+        if path == "native":
             return self._fast(x, s), g_out
-        layout = grid_adjacency(s.batch_size, (s.height, s.width), out_hw, self.kernel_size,
-                                self.stride, self._pad, self.dilation, x.device,
-                                self.aggregate, x.dtype)
-        out = typed_spmm(x, self.type_weight(), layout)  # (N_out, C_out)
+        edges = (s.batch_size, (s.height, s.width), out_hw, self.kernel_size, self.stride,
+                 self._pad, self.dilation, x.device)
+        if path == "sparse":
+            layout = grid_adjacency(*edges, self.aggregate, x.dtype)
+            out = typed_spmm(x, self.type_weight(), layout)  # (N_out, C_out)
+        else:  # the bipartite graph input grid -> output grid
+            src, dst, etype = grid_edges(*edges)
+            out = typed_propagate(self.per_type(x), src, dst, etype,
+                                  s.batch_size * out_hw[0] * out_hw[1], self.aggregate)
         return (out if self.bias is None else out + self.bias), g_out
 
-    def _relational(self, x: Tensor, g: Data) -> Tensor:
+    def _relational(self, x: Tensor, g: Data, path: str) -> Tensor:
         if self.stride != (1, 1):
             raise ValueError(f"stride={self.stride} needs a grid graph (grid_graph(h, w)); a "
-                             "general graph keeps its nodes.")
+                             "general graph keeps its nodes. To run the strided convolution "
+                             "without conv2d, pass the grid graph and path='sparse' or "
+                             "path='definition' instead of generic(g).")
         edge_type = g.edge_type if "edge_type" in g else None
         if edge_type is None:
             raise ValueError("GridConv on a general graph needs g.edge_type (the relation of "
@@ -333,9 +360,13 @@ class GridConv(nn.Module):
                              f"kernel_size=(1, {int(edge_type.max()) + 1}) for that many "
                              "relations.")
         src, dst = g.edge_index
-        layout = TypedAdjacency.build(src, dst, edge_type, x.size(0), x.size(0), k,
-                                      self.aggregate, x.dtype)
-        out = typed_spmm(x, self.type_weight(), layout)  # (N, C_out)
+        if path == "sparse":
+            layout = TypedAdjacency.build(src, dst, edge_type, x.size(0), x.size(0), k,
+                                          self.aggregate, x.dtype)
+            out = typed_spmm(x, self.type_weight(), layout)  # (N, C_out)
+        else:
+            out = typed_propagate(self.per_type(x), src, dst, edge_type, x.size(0),
+                                  self.aggregate)  # (N, C_out)
         return out if self.bias is None else out + self.bias
 
     def extra_repr(self) -> str:

@@ -10,7 +10,16 @@ from torch import Tensor, nn
 from torch_geometric.data import Data
 
 from geodl.graph.validation import check_pair, check_positive_int
-from geodl.nn.grid_conv import Pair, grid_adjacency, grid_of, like_grid, typed_spmm
+from geodl.nn.grid_conv import (
+    Pair,
+    grid_adjacency,
+    grid_edges,
+    grid_of,
+    like_grid,
+    typed_propagate,
+    typed_spmm,
+)
+from geodl.nn.paths import PATHS, Path, describe_graph, resolve_path
 
 __all__ = ["GridConvTranspose"]
 
@@ -35,10 +44,12 @@ class GridConvTranspose(nn.Module):
 
     **Configuration of** :func:`~geodl.nn.propagate`: ``message`` = :math:`W_t^\top x_j` (one
     GEMM and a row lookup, :func:`~geodl.nn.grid_conv.typed_propagate`, the definition),
-    ``aggregate="sum"``. **Fast path** (grid tag): ``F.conv_transpose2d`` on the channels-last
-    NCHW view. **Generic path** (``fast=False``): its sparse formulation
-    :math:`\sum_t A_t^\top X W_t` with the strided convolution's cached per-type matrices
-    (:func:`~geodl.nn.grid_conv.typed_spmm`, tested equal to ``typed_propagate``).
+    ``aggregate="sum"``, on the bipartite graph coarse grid -> fine grid. **Paths**
+    (``path=``, :mod:`geodl.nn.paths`; a grid graph only: the fine grid's edges are not
+    ``g``'s, so ``generic(g)`` is refused): ``"native"``, ``F.conv_transpose2d`` on the
+    channels-last NCHW view; ``"sparse"``, :math:`\sum_t A_t^\top X W_t` with the strided
+    convolution's cached per-type matrices (:func:`~geodl.nn.grid_conv.typed_spmm`);
+    ``"definition"``, :func:`~geodl.nn.grid_conv.typed_propagate` over the reversed edges.
     Returns ``(x_out, g_out)`` (see :mod:`geodl.nn.grid_conv`).
 
     Args:
@@ -126,27 +137,38 @@ class GridConvTranspose(nn.Module):
         xg = x.reshape(x.size(0), g, -1)  # (N, G, C_in/G)
         return torch.einsum("ngc,gcok->nkgo", xg, w).reshape(x.size(0), k, c_out)
 
-    def forward(self, x: Tensor, g: Data, *, fast: bool = True) -> tuple[Tensor, Data]:
-        """``fast=False`` takes the generic path, :func:`~geodl.nn.grid_conv.typed_spmm`."""
+    def forward(self, x: Tensor, g: Data, *, path: Path = "auto",
+                fast: bool | None = None) -> tuple[Tensor, Data]:
+        """``path``: ``"native"``, ``"sparse"`` or ``"definition"`` (:mod:`geodl.nn.paths`);
+        ``fast=False`` is ``path="definition"``."""
         s = grid_of(x, g)
         if s is None:
             raise ValueError("GridConvTranspose needs a grid graph (grid_graph(h, w)); on a "
-                             "general graph, GridConv with typed edges is the relational layer.")
+                             "general graph, GridConv with typed edges is the relational "
+                             "layer. To run it without conv_transpose2d, pass the grid graph "
+                             "and path='sparse' or path='definition' instead of generic(g).")
         if x.size(1) != self.in_channels:
             raise ValueError(f"x has {x.size(1)} channels but the layer expects "
                              f"in_channels={self.in_channels}.")
         out_hw = self.output_size(s.height, s.width)
         g_out = like_grid(s, *out_hw)
-        if fast:
+        path = resolve_path(path, PATHS, layer="GridConvTranspose", graph=describe_graph(g),
+                            fast=fast)
+        if path == "native":
             img = x.reshape(s.batch_size, s.height, s.width, -1).permute(0, 3, 1, 2)  # (B, C, H, W)
             out = F.conv_transpose2d(img, self.weight, self.bias, self.stride, self.padding,
                                      self.output_padding, self.groups, self.dilation)
             return out.permute(0, 2, 3, 1).reshape(-1, self.out_channels), g_out
         # the convolution's edges fine -> coarse, reversed: coarse pixel j -> fine pixel o
-        layout = grid_adjacency(s.batch_size, out_hw, (s.height, s.width), self.kernel_size,
-                                self.stride, self.padding, self.dilation, x.device, "sum",
-                                x.dtype).reversed()
-        out = typed_spmm(x, self.type_weight(), layout)  # (N_out, C_out)
+        edges = (s.batch_size, out_hw, (s.height, s.width), self.kernel_size, self.stride,
+                 self.padding, self.dilation, x.device)
+        if path == "sparse":
+            layout = grid_adjacency(*edges, "sum", x.dtype).reversed()
+            out = typed_spmm(x, self.type_weight(), layout)  # (N_out, C_out)
+        else:
+            fine, coarse, etype = grid_edges(*edges)
+            out = typed_propagate(self.per_type(x), coarse, fine, etype,
+                                  s.batch_size * out_hw[0] * out_hw[1])  # (N_out, C_out)
         return (out if self.bias is None else out + self.bias), g_out
 
     def extra_repr(self) -> str:

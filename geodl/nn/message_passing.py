@@ -19,6 +19,13 @@ Two optional rewirings come first, so that steps 1-5 are unchanged: a **k-hop cu
 and a **virtual node** per graph (Gilmer et al. 2017: one extra node whose features are the mean
 of its graph's nodes and which sends one message to each of them). Nodes without incoming edges
 aggregate to zero for every reduction.
+
+**Bipartite message passing** (PyG's convention): ``x=(x_src, x_dst)`` and/or
+``size=(n_src, n_dst)``. Sources ``edge_index[0]`` index ``x_src`` (``n_src`` rows), targets
+``edge_index[1]`` index the ``n_dst`` rows of the output (and of ``x_dst``, which the message
+reads as :math:`x_i` and the node update as its first argument). A cross-attention, a
+strided convolution (input grid -> output grid) and a heterogeneous relation (author -> paper)
+are this case; no caller pads the two node sets into one.
 """
 
 from __future__ import annotations
@@ -96,7 +103,7 @@ def _add_virtual_nodes(x: Tensor, edge_index: Tensor, batch: Tensor | None, n: i
 
 
 def propagate(
-    x: Tensor,
+    x: Tensor | tuple[Tensor, Tensor | None],
     edge_index: Tensor,
     *,
     message: MessageFn | None = None,
@@ -114,11 +121,14 @@ def propagate(
     global_aggregate: Literal["sum", "mean", "max"] = "mean",
     hops: int = 1,
     virtual_node: bool = False,
+    size: tuple[int, int] | None = None,
 ) -> Tensor | tuple[Tensor, Tensor]:
     r"""Gather -> edge update -> aggregate at the target -> node update -> global update.
 
     Args:
-        x: node features, ``x[j]`` is sent along every edge leaving ``j``.
+        x: node features, ``x[j]`` is sent along every edge leaving ``j``; or a pair
+            ``(x_src, x_dst)`` for a bipartite graph (``x_dst`` may be ``None``: then the
+            message gets ``x_i = None`` and the node update ``x = None``).
         edge_index: ``(2, E)``; row 0 = source ``j``, row 1 = target ``i``.
         message: :math:`\phi(x_j, x_i, e_{ji}) \to m_{ji}`; default ``x_j``.
         aggregate: ``"sum"``, ``"mean"``, ``"max"`` or ``"softmax"`` (attention-weighted sum).
@@ -129,7 +139,7 @@ def propagate(
         attention_dropout: dropout probability on :math:`\alpha` (applied when ``training``).
         training: whether dropout is active (pass ``self.training``).
         update: :math:`\gamma(x_i, a_i) \to x'_i`; default ``a_i``.
-        num_nodes: number of nodes ``N`` (default ``x.size(0)``).
+        num_nodes: number of nodes ``N`` (default ``x.size(0)``) of a one-set graph.
         global_update: :math:`\rho(\text{pooled}, u) \to u'`; when given, return ``(x', u')``.
         u: graph-level features ``(B, G)`` handed to ``global_update`` (or ``None``).
         batch: ``(N,)`` graph id of every node for the global pooling (default: one graph).
@@ -141,10 +151,15 @@ def propagate(
         virtual_node: add a virtual node per graph (``batch``) whose features are the mean of
             its graph's nodes and which sends each of them one message (zero ``edge_attr``,
             weight 1), as one more incoming edge; it is dropped from the output.
+        size: ``(n_src, n_dst)``: a bipartite graph from ``n_src`` source nodes (rows of
+            ``x_src``, or of a tensor ``x``) to ``n_dst`` targets (rows of the output); default
+            ``(len(x_src), len(x_dst))`` for a pair, ``(N, N)`` otherwise. With a tensor ``x``
+            and ``n_dst != n_src`` there are no target features (``x_i = None``).
 
     Shapes:
-        - x ``(N, *)``, edge_index ``(2, E)``, messages ``(E, *)``, edge_weight ``(E,)``/``(E, H)``
-        - out ``(N, *)``, or ``((N, *), (B, *))`` with ``global_update``
+        - x ``(N, *)`` or ``((N_src, *), (N_dst, *))``, edge_index ``(2, E)``, messages
+          ``(E, *)``, edge_weight ``(E,)``/``(E, H)``
+        - out ``(N, *)`` (``(N_dst, *)``), or ``((N, *), (B, *))`` with ``global_update``
 
     >>> x = torch.tensor([[1.0], [2.0], [4.0]])
     >>> edge_index = torch.tensor([[0, 1, 2], [2, 2, 0]])  # 0 -> 2, 1 -> 2, 2 -> 0
@@ -152,10 +167,19 @@ def propagate(
     tensor([4., 0., 3.])
     >>> propagate(x, edge_index, aggregate="softmax", attention=torch.zeros(3)).view(-1)
     tensor([4.0000, 0.0000, 1.5000])
+    >>> propagate((x, None), torch.tensor([[0, 2], [1, 1]]), size=(3, 2)).view(-1)  # 3 -> 2 nodes
+    tensor([0., 5.])
     """
     check_option(aggregate, ["sum", "mean", "max", "softmax"], "aggregate")
-    n = x.size(0) if num_nodes is None else num_nodes
-    check_edge_index(edge_index, n)
+    x, x_dst, n_src, n = _node_sets(x, edge_index, size, num_nodes)
+    if n_src != n or x_dst is not x:  # bipartite: two node sets
+        if hops != 1 or virtual_node:
+            raise ValueError(f"hops={hops} and virtual_node={virtual_node} rewire one node set; "
+                             f"a bipartite graph (size=({n_src}, {n})) takes neither: pass "
+                             "hops=1, virtual_node=False.")
+        return _propagate(x, x_dst, edge_index, n, message, aggregate, edge_attr, edge_weight,
+                          attention, attention_dropout, training, update, global_update, u,
+                          batch, global_aggregate)
     # 0. optional rewiring: k-hop cut-off, virtual node
     if hops != 1:
         if edge_attr is not None or edge_weight is not None or isinstance(attention, Tensor):
@@ -176,9 +200,70 @@ def propagate(
         if global_update is None:
             return out
         return _global(out, global_update, u, batch, global_aggregate)
+    return _propagate(x, x, edge_index, n, message, aggregate, edge_attr, edge_weight, attention,
+                      attention_dropout, training, update, global_update, u, batch,
+                      global_aggregate)
+
+
+def _node_sets(x, edge_index: Tensor, size, num_nodes: int | None
+               ) -> tuple[Tensor, Tensor | None, int, int]:
+    """``(x_src, x_dst, n_src, n_dst)`` from ``x`` (a tensor or a pair), ``size`` and
+    ``num_nodes``, with ``edge_index`` checked against both node sets."""
+    if isinstance(x, (tuple, list)):
+        if len(x) != 2 or not isinstance(x[0], Tensor) or not (
+                x[1] is None or isinstance(x[1], Tensor)):
+            raise TypeError(f"x must be a tensor or a pair (x_src, x_dst) of tensors (x_dst may "
+                            f"be None), got {type(x).__name__} of length {len(x)}.")
+        x_src, x_dst = x
+    else:
+        x_src, x_dst = x, x
+    if size is not None:
+        if (not isinstance(size, (tuple, list)) or len(size) != 2
+                or not all(isinstance(s, int) and s >= 0 for s in size)):
+            raise ValueError(f"size must be a pair (n_src, n_dst) of non-negative ints, got "
+                             f"{size!r}.")
+        if num_nodes is not None:
+            raise ValueError(f"pass size=(n_src, n_dst) or num_nodes=N, not both (got "
+                             f"size={tuple(size)}, num_nodes={num_nodes}).")
+        n_src, n_dst = size
+        if x_src.size(0) != n_src:
+            raise ValueError(f"size={tuple(size)} says {n_src} source nodes but x_src has "
+                             f"{x_src.size(0)} rows; pass size=({x_src.size(0)}, {n_dst}).")
+        if x_dst is x_src and not isinstance(x, (tuple, list)) and n_dst != n_src:
+            x_dst = None  # a tensor x holds the sources only
+        elif x_dst is not None and x_dst.size(0) != n_dst:
+            raise ValueError(f"size={tuple(size)} says {n_dst} target nodes but x_dst has "
+                             f"{x_dst.size(0)} rows; pass size=({n_src}, {x_dst.size(0)}).")
+    elif x_dst is None:
+        raise ValueError("x=(x_src, None) leaves the number of targets open: pass "
+                         "size=(n_src, n_dst).")
+    elif x_dst is x_src:
+        n_src = n_dst = x_src.size(0) if num_nodes is None else num_nodes
+    else:
+        n_src, n_dst = x_src.size(0), x_dst.size(0)
+    if n_src == n_dst and x_dst is x_src:
+        check_edge_index(edge_index, n_src)
+    else:
+        check_edge_index(edge_index, max(n_src, n_dst))
+        if edge_index.numel() and not edge_index.is_meta and not torch.compiler.is_compiling():
+            for row, n, what in ((0, n_src, "source"), (1, n_dst, "target")):
+                top = int(edge_index[row].max())
+                if top >= n:
+                    raise ValueError(f"edge_index[{row}] holds {what} id {top} but the "
+                                     f"bipartite graph has {n} {what} nodes (size=({n_src}, "
+                                     f"{n_dst})); row 0 indexes x_src, row 1 x_dst.")
+    return x_src, x_dst, n_src, n_dst
+
+
+def _propagate(x: Tensor, x_dst: Tensor | None, edge_index: Tensor, n: int, message, aggregate,
+               edge_attr, edge_weight, attention, attention_dropout, training, update,
+               global_update, u, batch, global_aggregate):
+    """Steps 1-5 on sources ``x`` and ``n`` targets with features ``x_dst`` (``x`` itself on
+    one node set)."""
     src, dst = edge_index
     # 1. gather: the source and target features of every edge, (E, *) each
-    x_j, x_i = x.index_select(0, src), x.index_select(0, dst)
+    x_j = x.index_select(0, src)
+    x_i = None if x_dst is None else x_dst.index_select(0, dst)
     # 2. edge update
     m = x_j if message is None else message(x_j, x_i, edge_attr)  # (E, *)
     if edge_weight is not None:
@@ -198,7 +283,7 @@ def propagate(
     reduce = "sum" if aggregate == "softmax" else aggregate
     a = scatter(m, dst, dim=0, dim_size=n, reduce=reduce)  # (N, *)
     # 4. node update
-    out = a if update is None else update(x, a)
+    out = a if update is None else update(x_dst, a)
     if global_update is None:
         return out
     return _global(out, global_update, u, batch, global_aggregate)

@@ -32,6 +32,7 @@ from torch_geometric.utils import scatter
 from geodl.graph.graph import Graph
 from geodl.graph.validation import check_option, check_positive_int
 from geodl.nn.dag import Level, run_levels, schedule
+from geodl.nn.paths import Path, describe_graph, resolve_path
 
 __all__ = ["RNN", "GRU", "LSTM"]
 
@@ -91,7 +92,8 @@ class _Recurrent(nn.Module):
                              f"num_graphs, hidden_size) = {want}, got {got}.")
 
     def forward(self, x: Tensor, g: Graph | Data | Tensor, state: Tensor | tuple | None = None,
-                *, batch: Tensor | None = None) -> tuple[Tensor, Tensor | tuple[Tensor, Tensor]]:
+                *, batch: Tensor | None = None, path: Path = "auto", fast: bool | None = None
+                ) -> tuple[Tensor, Tensor | tuple[Tensor, Tensor]]:
         """Run the layer on node features ``x`` over the DAG ``g``; see the class docstring."""
         if not isinstance(x, Tensor) or x.dim() != 2 or x.size(1) != self.input_size:
             shape = tuple(x.shape) if isinstance(x, Tensor) else type(x).__name__
@@ -99,7 +101,10 @@ class _Recurrent(nn.Module):
                              f", got {shape}; a batch-first sequence seq (B, T, C) is "
                              "seq.reshape(-1, C) on path_graph(T, batch_size=B).")
         structure = g.structure if isinstance(g, Graph) else None
-        if structure is not None and structure.kind == "path":
+        on_path = structure is not None and structure.kind == "path"
+        path = resolve_path(path, ("native", "definition") if on_path else ("definition",),
+                            layer=type(self).__name__, graph=describe_graph(g), fast=fast)
+        if path == "native":
             if not structure.directed:
                 raise ValueError("g is an undirected path graph (it has cycles t <-> t+1); use "
                                  "path_graph(T, directed=True) and bidirectional=True.")
@@ -185,10 +190,11 @@ A cell applied along the edges of a DAG in topological order (module docstring o
 :mod:`geodl.nn.recurrent`): **configuration of** :func:`~geodl.nn.propagate` once per level,
 ``message = s_j`` (the predecessor's state), ``aggregate="sum"``, node update = the cell above
 with :math:`s_{{t-1}}` replaced by the summed states of the predecessors (the initial state
-for nodes without predecessors). **Fast path**: on a directed path graph
-(:func:`~geodl.graph.path_graph`) the layer calls its own ``torch.nn.{torch}`` (``self.rnn``,
-batch-first) on ``x.view(B, T, C)``; the generic path uses the same parameters
-(``self.rnn.weight_ih_l0`` ...), with every node's input projection done in one matmul.
+for nodes without predecessors). **Paths** (``path=``, :mod:`geodl.nn.paths`):
+``"native"`` on a directed path graph (:func:`~geodl.graph.path_graph`): the layer calls its
+own ``torch.nn.{torch}`` (``self.rnn``, batch-first) on ``x.view(B, T, C)``;
+``"definition"`` (every DAG, and ``generic(g)``): ``propagate`` level by level with the same
+parameters (``self.rnn.weight_ih_l0`` ...), every node's input projection in one matmul.
 
 ``bidirectional=True`` runs a second cell on the reversed graph (every edge flipped) and
 concatenates the two outputs, forward first; layer ``k + 1`` reads layer ``k``'s output.
@@ -206,7 +212,8 @@ Args:
 
 Forward args: ``x`` node features, ``g`` the DAG (a :class:`~geodl.graph.Graph`, PyG ``Data``
 or an ``edge_index``), ``state`` the initial state (default zeros), ``batch`` the graph id of
-every node when ``g`` is an ``edge_index`` (default: one graph; a ``Data`` uses its own).
+every node when ``g`` is an ``edge_index`` (default: one graph; a ``Data`` uses its own),
+``path`` ``"auto"``, ``"native"`` or ``"definition"`` (``fast=False`` is ``"definition"``).
 
 Shapes:
     - x ``(N, C)`` (``seq.reshape(-1, C)`` for a batch-first ``seq`` ``(B, T, C)``),

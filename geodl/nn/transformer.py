@@ -9,6 +9,7 @@ from torch import Tensor, nn
 
 from geodl.graph.validation import check_option, check_positive_int
 from geodl.nn.attention import MultiheadAttention
+from geodl.nn.paths import Path
 
 __all__ = ["TransformerLayer", "TransformerEncoder", "TransformerDecoder"]
 
@@ -95,8 +96,10 @@ class TransformerLayer(nn.Module):
 
     def forward(self, x: Tensor, g, *, context: Tensor | None = None,
                 key_padding_mask: Tensor | None = None,
-                context_padding_mask: Tensor | None = None, fast: bool = True) -> Tensor:
-        """``fast=False`` runs the attention through :func:`~geodl.nn.propagate` itself."""
+                context_padding_mask: Tensor | None = None, path: Path = "auto",
+                fast: bool | None = None) -> Tensor:
+        """``path`` picks the attention's path (:mod:`geodl.nn.paths`); ``fast=False`` is
+        ``path="definition"``, :func:`~geodl.nn.propagate` itself."""
         if self.cross_attention and context is None:
             raise ValueError("this TransformerLayer has cross_attention=True: pass context= "
                              "(M, d_model), the encoder's output.")
@@ -106,12 +109,12 @@ class TransformerLayer(nn.Module):
 
         def sa(h: Tensor) -> Tensor:
             return self.dropout1(self.self_attn(h, g, key_padding_mask=key_padding_mask,
-                                                fast=fast))
+                                                path=path, fast=fast))
 
         def ca(h: Tensor) -> Tensor:
             return self.dropout2(self.multihead_attn(h, g, context=context,
                                                      key_padding_mask=context_padding_mask,
-                                                     fast=fast))
+                                                     path=path, fast=fast))
 
         # the MLP's norm and dropout: norm2/dropout2 in an encoder, norm3/dropout3 in a decoder
         norm_ff = self.norm3 if self.cross_attention else self.norm2
@@ -173,10 +176,11 @@ class TransformerEncoder(nn.Module):
                      else None)
 
     def forward(self, x: Tensor, g, *, key_padding_mask: Tensor | None = None,
-                fast: bool = True) -> Tensor:
-        """``fast=False`` runs the attention through :func:`~geodl.nn.propagate` itself."""
+                path: Path = "auto", fast: bool | None = None) -> Tensor:
+        """``path`` picks the attention's path (:mod:`geodl.nn.paths`); ``fast=False`` is
+        ``path="definition"``, :func:`~geodl.nn.propagate` itself."""
         for layer in self.layers:
-            x = layer(x, g, key_padding_mask=key_padding_mask, fast=fast)
+            x = layer(x, g, key_padding_mask=key_padding_mask, path=path, fast=fast)
         return x if self.norm is None else self.norm(x)
 
 
@@ -203,12 +207,13 @@ class TransformerDecoder(TransformerEncoder):
 
     def forward(self, x: Tensor, g, *, context: Tensor | None = None,
                 key_padding_mask: Tensor | None = None,
-                context_padding_mask: Tensor | None = None, fast: bool = True) -> Tensor:
+                context_padding_mask: Tensor | None = None, path: Path = "auto",
+                fast: bool | None = None) -> Tensor:
         if context is None:
             raise ValueError("TransformerDecoder needs context= (M, d_model), the encoder's "
                              "output; for a decoder-only model (GPT) use TransformerEncoder "
                              "on a causal complete graph.")
         for layer in self.layers:
             x = layer(x, g, context=context, key_padding_mask=key_padding_mask,
-                      context_padding_mask=context_padding_mask, fast=fast)
+                      context_padding_mask=context_padding_mask, path=path, fast=fast)
         return x if self.norm is None else self.norm(x)

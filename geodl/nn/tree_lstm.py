@@ -11,6 +11,7 @@ from torch_geometric.utils import scatter
 from geodl.graph.graph import Graph
 from geodl.graph.validation import check_positive_int
 from geodl.nn.dag import Level, run_levels, schedule
+from geodl.nn.paths import Path, describe_graph, resolve_path
 
 __all__ = ["ChildSumTreeLSTM"]
 
@@ -39,9 +40,10 @@ class ChildSumTreeLSTM(nn.Module):
 
     With one child per node this is exactly an LSTM, so the parameters are those of a
     one-layer ``torch.nn.LSTM`` (``self.lstm``: gates ``i, f, g = u, o``, biases
-    ``b = b_ih + b_hh``), and on a directed path graph (:func:`~geodl.graph.path_graph`) the
-    **fast path** calls it on ``x.view(B, T, C)``. The final state of a graph is the sum of the
-    states of its nodes without outgoing edges (its root).
+    ``b = b_ih + b_hh``), and on a directed path graph (:func:`~geodl.graph.path_graph`)
+    ``path="native"`` (the default there) calls it on ``x.view(B, T, C)``; ``"definition"``
+    (every DAG, :mod:`geodl.nn.paths`) runs the level-by-level ``propagate``. The final
+    state of a graph is the sum of the states of its nodes without outgoing edges (its root).
 
     Args:
         input_size: node feature size :math:`C`.
@@ -71,13 +73,17 @@ class ChildSumTreeLSTM(nn.Module):
 
     def forward(self, x: Tensor, g: Graph | Data | Tensor,
                 state: tuple[Tensor, Tensor] | None = None,
-                *, batch: Tensor | None = None) -> tuple[Tensor, tuple[Tensor, Tensor]]:
+                *, batch: Tensor | None = None, path: Path = "auto",
+                fast: bool | None = None) -> tuple[Tensor, tuple[Tensor, Tensor]]:
         if not isinstance(x, Tensor) or x.dim() != 2 or x.size(1) != self.input_size:
             shape = tuple(x.shape) if isinstance(x, Tensor) else type(x).__name__
             raise ValueError(f"x must be node features of shape (N, input_size="
                              f"{self.input_size}), got {shape}.")
         structure = g.structure if isinstance(g, Graph) else None
-        if structure is not None and structure.kind == "path" and structure.directed:
+        on_path = structure is not None and structure.kind == "path" and structure.directed
+        path = resolve_path(path, ("native", "definition") if on_path else ("definition",),
+                            layer="ChildSumTreeLSTM", graph=describe_graph(g), fast=fast)
+        if path == "native":
             if x.size(0) != structure.num_nodes:
                 raise ValueError(f"x has {x.size(0)} rows but g has {structure.num_nodes} "
                                  "nodes.")

@@ -15,6 +15,7 @@ __all__ = [
     "assert_matches_dense",
     "assert_batch_equals_loop",
     "assert_fast_path_matches",
+    "assert_paths_agree",
     "assert_same_numbers",
 ]
 
@@ -140,8 +141,8 @@ def assert_fast_path_matches(layer: Callable[..., Tensor], x: Tensor, g: Data, *
     ``layer(x, generic(g))`` (the tag stripped: the generic message-passing path).
 
     For layers that dispatch on the structure tag (grid conv, recurrent cells, attention on a
-    complete graph); a layer whose fast path needs no tag (``GCNConv``'s CSR matmul) exposes a
-    ``fast=`` switch instead.
+    complete graph); :func:`assert_paths_agree` runs every path of a layer that takes
+    ``path=`` (:mod:`geodl.nn.paths`), on tagged and general graphs alike.
 
     >>> from geodl.graph import path_graph
     >>> from geodl.nn import propagate
@@ -156,6 +157,59 @@ def assert_fast_path_matches(layer: Callable[..., Tensor], x: Tensor, g: Data, *
     _close(layer(x, g, **kwargs), layer(x, generic(g), **kwargs), rtol, atol,
            f"{type(layer).__name__}: the fast path for structure {getattr(g, 'structure', None)} "
            f"differs from the generic path (layer(x, generic(g))).")
+
+
+def _tensors(out: Any) -> list[Tensor]:
+    """The tensors of a layer's output: a tensor, or nested tuples/lists (``(x, g_out)``,
+    ``(out, (h_n, c_n))``); graphs and other objects are left out."""
+    if isinstance(out, Tensor):
+        return [out]
+    if isinstance(out, (tuple, list)):
+        return [t for o in out for t in _tensors(o)]
+    return []
+
+
+def assert_paths_agree(layer: Callable[..., Any], x: Tensor, g: Any, *args: Any,
+                       min_paths: int = 2, rtol: float = 1e-7, atol: float = 1e-10,
+                       **kwargs: Any) -> list[str]:
+    """Run every path the layer has on ``g`` (:mod:`geodl.nn.paths`: ``"native"``,
+    ``"sparse"``, ``"definition"``) and check that they agree, and that ``"auto"`` is one of
+    them. Returns the paths that ran.
+
+    The layer is called as ``layer(x, g, *args, path=p, **kwargs)``; a path it does not have
+    on ``g`` raises :class:`~geodl.nn.paths.PathUnavailableError` and is skipped. Every tensor
+    of the output (nested tuples such as ``(x_out, g_out)`` or ``(out, (h_n, c_n))``) is
+    compared with the first path's. Fewer than ``min_paths`` paths is a failure (a layer
+    that silently lost a path).
+
+    >>> from geodl.graph import grid_graph
+    >>> from geodl.nn import GridConv
+    >>> conv = GridConv(2, 3, 3, stride=2, padding=1).double()
+    >>> x = torch.randn(16, 2, dtype=torch.float64)
+    >>> assert_paths_agree(conv, x, grid_graph(4, 4))
+    ['native', 'sparse', 'definition']
+    """
+    from geodl.nn.paths import PATHS, PathUnavailableError
+
+    name = type(layer).__name__
+    ran: dict[str, list[Tensor]] = {}
+    for p in PATHS:
+        try:
+            ran[p] = _tensors(layer(x, g, *args, path=p, **kwargs))
+        except PathUnavailableError:
+            continue
+    if len(ran) < min_paths:
+        raise AssertionError(f"{name} ran {len(ran)} path(s) {list(ran)} on this graph, fewer "
+                             f"than min_paths={min_paths}.")
+    (first, ref), *others = ran.items()
+    for p, outs in [*others, ("auto", _tensors(layer(x, g, *args, **kwargs)))]:
+        if len(outs) != len(ref):
+            raise AssertionError(f"{name}: path {p!r} returned {len(outs)} tensors, path "
+                                 f"{first!r} {len(ref)}.")
+        for i, (a, b) in enumerate(zip(outs, ref)):
+            _close(a, b, rtol, atol, f"{name}: path={p!r} differs from path={first!r} "
+                   f"(output tensor {i}) on {getattr(g, 'structure', None) or 'a general graph'}.")
+    return list(ran)
 
 
 def assert_same_numbers(what: str, actual: Tensor, expected: Tensor, *,

@@ -1,5 +1,6 @@
 """One battery over every public layer of geodl.nn (scikit-learn's parametrize_with_checks):
-permutation equivariance on random graphs, batch == loop, and gradcheck in float64."""
+permutation equivariance on random graphs, batch == loop, gradcheck in float64, every path of a
+multi-path layer equal to every other (on general graphs and on structure-tagged ones)."""
 
 import inspect
 
@@ -10,7 +11,7 @@ from torch import nn
 from torch.func import functional_call
 
 import geodl.nn
-from geodl.graph import Graph, random_walk_pe
+from geodl.graph import Graph, complete_graph, grid_graph, path_graph, random_walk_pe
 from geodl.nn import GATConv, GCNConv, GINConv, GINEConv, propagate
 from geodl.nn.encodings import DegreeEncoding, LaplacianPE, RandomWalkPE
 from geodl.nn.gps_conv import GPSConv
@@ -18,6 +19,7 @@ from geodl.nn.mpnn_conv import MPNNConv
 from geodl.nn.transformer import TransformerEncoder, TransformerLayer
 from geodl.testing import (
     assert_batch_equals_loop,
+    assert_paths_agree,
     assert_permutation_equivariant,
     assert_permutation_invariant,
 )
@@ -84,8 +86,8 @@ class _OnGraph(nn.Module):
         super().__init__()
         self.layer = layer
 
-    def forward(self, x, edge_index):
-        return self.layer(x, Graph(edge_index=edge_index, num_nodes=x.size(0)))
+    def forward(self, x, edge_index, path="auto"):
+        return self.layer(x, Graph(edge_index=edge_index, num_nodes=x.size(0)), path=path)
 
 
 class _Relational(nn.Module):
@@ -95,10 +97,10 @@ class _Relational(nn.Module):
         super().__init__()
         self.conv = conv
 
-    def forward(self, x, edge_index, edge_attr):
+    def forward(self, x, edge_index, edge_attr, path="auto"):
         edge_type = (edge_attr > 0).long().sum(1)  # (E,) in {0, 1, 2}
         g = Graph(edge_index=edge_index, edge_type=edge_type, num_nodes=x.size(0))
-        return self.conv(x, g)[0]
+        return self.conv(x, g, path=path)[0]
 
 
 # name -> (factory, per-edge inputs the layer takes besides x and edge_index; "batch" is the
@@ -131,6 +133,46 @@ LAYERS = {
     "MultiheadAttention": (lambda: _OnGraph(geodl.nn.MultiheadAttention(F_IN, 3)), ()),
     "TransformerLayer": (lambda: _OnGraph(TransformerLayer(F_IN, 1, 4, activation="relu")), ()),
     "TransformerEncoder": (lambda: _OnGraph(TransformerEncoder(2, F_IN, 3, 4)), ()),
+}
+# Multi-path layers on structure-tagged graphs, where their native path runs too:
+# name -> (factory, graph, input width, extra forward kwargs (drawn in float64)).
+STRUCTURED = {
+    "GridConv": (lambda: geodl.nn.GridConv(3, 4, 3), lambda: grid_graph(4, 5, batch_size=2),
+                 3, {}),
+    "GridConv-strided": (lambda: geodl.nn.GridConv(4, 6, (3, 2), stride=(2, 1), padding=1,
+                                                   dilation=(1, 2), groups=2),
+                         lambda: grid_graph(5, 6, batch_size=2), 4, {}),
+    "GridConv-even": (lambda: geodl.nn.GridConv(3, 2, 2, dilation=2),
+                      lambda: grid_graph(5, 4), 3, {}),
+    "GridConv-mean": (lambda: geodl.nn.GridConv(3, 2, 3, aggregate="mean"),
+                      lambda: grid_graph(3, 4, batch_size=2), 3, {}),
+    "GridConvTranspose": (lambda: geodl.nn.GridConvTranspose(4, 2, 3, stride=2, padding=1,
+                                                             output_padding=1, groups=2),
+                          lambda: grid_graph(3, 4, batch_size=2), 4, {}),
+    "RNN": (lambda: geodl.nn.RNN(3, 4, num_layers=2, bidirectional=True),
+            lambda: path_graph(5, batch_size=3), 3, {}),
+    "GRU": (lambda: geodl.nn.GRU(3, 4, num_layers=2), lambda: path_graph(5, batch_size=3), 3,
+            {}),
+    "LSTM": (lambda: geodl.nn.LSTM(3, 4, bidirectional=True),
+             lambda: path_graph(5, batch_size=3), 3, {}),
+    "ChildSumTreeLSTM": (lambda: geodl.nn.ChildSumTreeLSTM(3, 4),
+                         lambda: path_graph(5, batch_size=3), 3, {}),
+    "MultiheadAttention": (lambda: geodl.nn.MultiheadAttention(4, 2),
+                           lambda: complete_graph(5, causal=True, batch_size=2), 4, {}),
+    "MultiheadAttention-cross": (lambda: geodl.nn.MultiheadAttention(4, 2, kdim=3),
+                                 lambda: complete_graph(5, batch_size=2), 4,
+                                 {"context": (6, 3)}),
+    "MultiheadAttention-padding": (lambda: geodl.nn.MultiheadAttention(4, 1),
+                                   lambda: complete_graph(4, batch_size=2), 4,
+                                   {"key_padding_mask": torch.tensor([[0, 0, 1, 0],
+                                                                      [0, 1, 1, 0]]).bool()}),
+    "TransformerLayer": (lambda: TransformerLayer(4, 2, 8),
+                         lambda: complete_graph(5, causal=True, batch_size=2), 4, {}),
+    "TransformerEncoder": (lambda: TransformerEncoder(2, 4, 2, 8),
+                           lambda: complete_graph(5, batch_size=2), 4, {}),
+    "TransformerDecoder": (lambda: geodl.nn.TransformerDecoder(2, 4, 2, 8),
+                           lambda: complete_graph(5, causal=True, batch_size=2), 4,
+                           {"context": (6, 4)}),
 }
 # Public modules whose battery lives in their own test file, and why.
 ELSEWHERE = {
@@ -271,3 +313,45 @@ def test_runs_on_the_meta_device(name):
                            **{k: v.to("meta") for k, v in edge.items()})
     assert out.device.type == "meta" and out.shape == expected.shape
     assert all(p.device.type == "meta" for p in layer.parameters())
+
+
+def _accepts_path(layer) -> bool:
+    return "path" in inspect.signature(layer.forward).parameters
+
+
+def test_every_multi_path_layer_is_checked_on_its_structure():
+    """A public layer with a path= argument has a native path on some structure tag: it must
+    be in STRUCTURED, so assert_paths_agree runs all its paths."""
+    multi = {name for name in geodl.nn.__all__
+             if inspect.isclass(getattr(geodl.nn, name))
+             and issubclass(getattr(geodl.nn, name), nn.Module)
+             and "path" in inspect.signature(getattr(geodl.nn, name).forward).parameters}
+    assert multi, "no layer takes path= (geodl.nn.paths)"
+    assert multi <= {name.split("-")[0] for name in STRUCTURED}, (
+        f"add {sorted(multi - {n.split('-')[0] for n in STRUCTURED})} to STRUCTURED")
+
+
+@pytest.mark.parametrize("name", list(LAYERS))
+def test_paths_agree_on_general_graphs(name):
+    """Every path a layer has on a general graph ("sparse", "definition") gives the same
+    numbers, on directed, weighted, isolated-node, empty and batched graphs."""
+    layer, keys = _make(name)
+    if not _accepts_path(layer):
+        pytest.skip(f"{name} has one path here or no path= argument yet (see geodl.nn.paths)")
+    for g in cases().values():
+        assert_paths_agree(layer, g.x, g.edge_index, **_edge_inputs(g, keys))
+
+
+@pytest.mark.parametrize("name", list(STRUCTURED))
+def test_paths_agree_on_tagged_graphs(name):
+    """On its structure tag the native path runs too: native == sparse == definition."""
+    factory, graph, width, extra = STRUCTURED[name]
+    torch.manual_seed(0)
+    layer = factory().double().eval()
+    g = graph()
+    gen = torch.Generator().manual_seed(1)
+    kwargs = {k: torch.randn(*v, generator=gen, dtype=torch.float64) if isinstance(v, tuple)
+              else v for k, v in extra.items()}
+    x = torch.randn(g.num_nodes, width, generator=gen, dtype=torch.float64)
+    ran = assert_paths_agree(layer, x, g, **kwargs)
+    assert ran[0] == ("sparse" if name == "GridConv-mean" else "native")

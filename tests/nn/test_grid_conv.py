@@ -286,3 +286,29 @@ def test_non_contiguous_features(groups):
     for fast in (True, False):
         torch.testing.assert_close(conv(x, g, fast=fast)[0], conv(x.contiguous(), g)[0],
                                    rtol=0, atol=1e-12)
+
+
+class _OnGrid(torch.nn.Module):
+    def __init__(self, conv, g, path):
+        super().__init__()
+        self.conv, self.g, self.path = conv, g, path
+
+    def forward(self, x):
+        return self.conv(x, self.g, path=self.path)[0]
+
+
+def test_torch_export_native_path_and_the_cache_survives_a_failed_trace():
+    """path="native" (F.conv2d) exports; path="definition" does not (its edges are built with
+    data-dependent sizes: GuardOnDataDependentSymNode), and the failed trace leaves no fake
+    tensors in the grid_edges/grid_adjacency caches: eager calls still work."""
+    from torch.fx.experimental.symbolic_shapes import GuardOnDataDependentSymNode
+
+    conv, g = GridConv(3, 4, 3, stride=2, padding=1).eval(), grid_graph(7, 6, batch_size=2)
+    x = torch.randn(g.num_nodes, 3)
+    program = torch.export.export(_OnGrid(conv, g, "native"), (x,))
+    torch.testing.assert_close(program.module()(x), conv(x, g)[0])
+    with pytest.raises(GuardOnDataDependentSymNode):
+        torch.export.export(_OnGrid(conv, g, "definition"), (x,))
+    for path in ("sparse", "definition"):
+        torch.testing.assert_close(conv(x, g, path=path)[0], conv(x, g)[0], rtol=1e-5,
+                                   atol=1e-5)

@@ -170,3 +170,65 @@ def test_virtual_node_and_hops_are_permutation_equivariant(g):
         return propagate(x, edge_index, aggregate="max", hops=2, virtual_node=True)
 
     assert_permutation_equivariant(layer, g.x, g.edge_index)
+
+
+def _padded(x_src, x_dst, edge_index, n_dst, **kwargs):
+    """The bipartite graph padded by hand into one node set: targets 0..n_dst-1 (features
+    x_dst, or zeros), then the sources shifted by n_dst; only the target rows kept."""
+    dst_rows = x_src.new_zeros(n_dst, *x_src.shape[1:]) if x_dst is None else x_dst
+    x = torch.cat([dst_rows, x_src])
+    shifted = torch.stack([edge_index[0] + n_dst, edge_index[1]])
+    return propagate(x, shifted, **kwargs)[:n_dst]
+
+
+@settings(max_examples=30, deadline=None)
+@given(n_src=st.integers(0, 6), n_dst=st.integers(0, 6), e=st.integers(0, 15),
+       aggregate=st.sampled_from(["sum", "mean", "max", "softmax"]), seed=st.integers(0, 99))
+def test_size_equals_the_padded_form(n_src, n_dst, e, aggregate, seed):
+    """propagate with size=(n_src, n_dst) == propagate on the two node sets padded into one,
+    with messages and attention reading x_i and a node update reading x_dst."""
+    gen = torch.Generator().manual_seed(seed)
+    e = e if n_src and n_dst else 0
+    edge_index = torch.stack([torch.randint(0, max(n_src, 1), (e,), generator=gen),
+                              torch.randint(0, max(n_dst, 1), (e,), generator=gen)])
+    x_src = torch.randn(n_src, 2, dtype=torch.float64, generator=gen)
+    x_dst = torch.randn(n_dst, 2, dtype=torch.float64, generator=gen)
+    w = torch.rand(e, dtype=torch.float64, generator=gen)
+    kwargs = dict(aggregate=aggregate, edge_weight=w,
+                  message=lambda x_j, x_i, _: x_j * 2 - x_i,
+                  update=lambda x, a: a + x.sin())
+    if aggregate == "softmax":
+        kwargs["attention"] = lambda x_j, x_i, _: (x_j * x_i).sum(-1)
+    out = propagate((x_src, x_dst), edge_index, size=(n_src, n_dst), **kwargs)
+    assert out.shape == (n_dst, 2)
+    torch.testing.assert_close(out, _padded(x_src, x_dst, edge_index, n_dst, **kwargs))
+    # a tensor x with a bipartite size: x holds the sources only, no target features
+    plain = propagate(x_src, edge_index, size=(n_src, n_dst), aggregate=aggregate,
+                      edge_weight=w, **({"attention": w} if aggregate == "softmax" else {}))
+    padded = _padded(x_src, None, edge_index, n_dst, aggregate=aggregate, edge_weight=w,
+                     **({"attention": w} if aggregate == "softmax" else {}))
+    torch.testing.assert_close(plain, padded)
+
+
+def test_size_by_hand():
+    """3 sources -> 2 targets: target 1 sums sources 0 and 2; target 0 hears nothing."""
+    x_src = torch.tensor([[1.0], [2.0], [4.0]])
+    out = propagate((x_src, None), torch.tensor([[0, 2], [1, 1]]), size=(3, 2))
+    torch.testing.assert_close(out, torch.tensor([[0.0], [5.0]]))
+
+
+def test_size_errors_name_the_argument():
+    x = torch.randn(3, 2)
+    edges = torch.tensor([[0, 2], [1, 1]])
+    with pytest.raises(ValueError, match=r"edge_index\[1\] holds target id 1 .*size=\(3, 1\)"):
+        propagate(x, edges, size=(3, 1))
+    with pytest.raises(ValueError, match=r"edge_index\[0\] holds source id 2"):
+        propagate((x[:2], x), edges)
+    with pytest.raises(ValueError, match=r"x_src has 3 rows; pass size=\(3, 2\)"):
+        propagate(x, edges, size=(4, 2))
+    with pytest.raises(ValueError, match="size=\\(n_src, n_dst\\)"):
+        propagate((x, None), edges)
+    with pytest.raises(ValueError, match="not both"):
+        propagate(x, edges, size=(3, 3), num_nodes=3)
+    with pytest.raises(ValueError, match="hops=2"):
+        propagate(x, edges, size=(3, 2), hops=2)

@@ -8,6 +8,7 @@ from geodl.nn import propagate
 from geodl.testing import (
     assert_batch_equals_loop,
     assert_matches_dense,
+    assert_paths_agree,
     assert_permutation_equivariant,
     assert_permutation_invariant,
 )
@@ -106,3 +107,29 @@ def test_dense_adjacency_stays_on_the_input_device_meta():
     edge_index = torch.tensor([[0, 1], [1, 2]], device="meta")
     A = dense_adjacency(edge_index, 3)
     assert A.device.type == "meta" and A.shape == (3, 3)
+
+
+class _TwoPaths(torch.nn.Module):
+    """A toy multi-path layer: "sparse" and "definition" on any graph, one of them off by
+    ``error``."""
+
+    def __init__(self, error=0.0):
+        super().__init__()
+        self.error = error
+
+    def forward(self, x, edge_index, path="auto"):
+        from geodl.nn.paths import resolve_path
+
+        path = resolve_path(path, ("sparse", "definition"), layer="TwoPaths", graph="G")
+        out = propagate(x, edge_index)
+        return (out + self.error if path == "definition" else out), x.sum()
+
+
+def test_paths_agree_passes_and_fails():
+    x = torch.randn(3, 2, dtype=torch.float64)
+    edges = torch.tensor([[0, 1], [1, 2]])
+    assert assert_paths_agree(_TwoPaths(), x, edges) == ["sparse", "definition"]
+    with pytest.raises(AssertionError, match="path='definition' differs from path='sparse'"):
+        assert_paths_agree(_TwoPaths(error=1e-6), x, edges)
+    with pytest.raises(AssertionError, match="ran 2 path.*fewer than min_paths=3"):
+        assert_paths_agree(_TwoPaths(), x, edges, min_paths=3)
