@@ -51,10 +51,23 @@ def _rss(key: str) -> int | None:
     return int(match.group(1)) * 1024 if match else None
 
 
+def _release_free_heap() -> None:
+    """Give the C heap's free pages back to the system (glibc ``malloc_trim``), so that memory
+    ``fn`` allocates shows as growth instead of silently reusing pages freed before it."""
+    import ctypes
+    import ctypes.util
+
+    try:
+        ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: the measure may under-count reused pages
+        pass
+
+
 def peak_rss_during(fn):
     """``(fn(), bytes)``: the peak growth of the resident set while ``fn`` runs (Linux; ``None``
     elsewhere)."""
     try:
+        _release_free_heap()
         Path("/proc/self/clear_refs").write_text("5")  # reset VmHWM to the current RSS
         base = _rss("VmRSS")
     except OSError:
