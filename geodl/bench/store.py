@@ -243,7 +243,7 @@ class ResultStore:
             import psycopg
             from psycopg.rows import dict_row
         except ImportError as err:
-            raise ImportError(f"--db {self.location} needs psycopg 3: pip install "
+            raise RuntimeError(f"--db {self.location} needs psycopg 3: pip install "
                               "\"psycopg[binary]\" (or pass a file path for SQLite).") from err
         url = self.url.replace("postgresql+psycopg://", "postgresql://", 1)
         try:
