@@ -340,8 +340,9 @@ class ResultStore:
             con.commit()
         except psycopg.Error as err:
             raise RuntimeError(f"{self.location}: cannot create or read geodl's tables "
-                               f"({type(err).__name__}: {str(err).strip()[:200]}); check the "
-                               "user's privileges or pass another database (--db).") from err
+                               f"({type(err).__name__}: {' '.join(str(err).split())[:300]}); "
+                               "check the user's privileges or pass another database (--db)."
+                               ) from err
         finally:
             con.rollback()  # nothing left after a commit; undoes a refused or failed start
             con.close()

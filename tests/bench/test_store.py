@@ -175,6 +175,25 @@ def test_postgres_schema_is_versioned_and_a_newer_one_refused(postgres_url):
     assert "geodl:***@" in str(info.value) and ":geodl@" not in str(info.value)
 
 
+def test_postgres_processes_opening_a_fresh_database_at_once_create_it_once(postgres_url):
+    """Four processes create the tables at the same instant (without the advisory lock, most
+    fail on CREATE TABLE's duplicate key)."""
+    script = textwrap.dedent(f"""
+        import sys, time
+        from geodl.bench.store import ResultStore
+        store = ResultStore({postgres_url!r})
+        time.sleep(max(0.0, float(sys.argv[1]) - time.time()))
+        assert store.schema_version == {SCHEMA_VERSION}
+    """)
+    at = str(time.time() + 4)  # after every interpreter has imported geodl
+    procs = [subprocess.Popen([sys.executable, "-c", script, at]) for _ in range(4)]
+    assert [p.wait(timeout=120) for p in procs] == [0, 0, 0, 0]
+    import psycopg
+
+    with psycopg.connect(postgres_url) as con:
+        assert con.execute("SELECT version FROM geodl_schema").fetchall() == [(SCHEMA_VERSION,)]
+
+
 def test_postgres_another_programs_runs_table_is_refused_untouched(postgres_url):
     import psycopg
 
