@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# A throw-away PostgreSQL server on loopback for the tests of `geodl tune --storage postgresql://`.
+# A throw-away PostgreSQL server on loopback for the tests of `geodl tune --storage postgresql://`
+# and of the results store (`--db postgresql://`, tests/bench/test_store.py).
 #
 #   export GEODL_TEST_POSTGRES_URL="$(bash .ci/postgres.sh)"   # start; prints only the URL
 #   bash .ci/postgres.sh stop                                  # stop it and delete its files

@@ -5,6 +5,9 @@ arguments must not name the same file.
 Used by :func:`geodl.tasks.fit` (``checkpoint``), ``geodl bench`` (``--db``, ``--out``) and
 ``geodl tune`` (``--db``, ``--out``, ``--storage``), so each refuses a bad path with the same
 message (the argument, the path, the fix) instead of failing after the first epoch or trial.
+
+``--db`` may also name a PostgreSQL server (:func:`is_database_url`): there is no file to check,
+and every message shows such a URL through :func:`hide_password`.
 """
 
 from __future__ import annotations
@@ -12,7 +15,34 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["check_file_path", "check_folder_path", "check_distinct"]
+__all__ = ["check_file_path", "check_folder_path", "check_distinct", "is_database_url",
+           "hide_password"]
+
+#: The URL schemes of a results database on a server (psycopg 3 connects to them).
+DATABASE_SCHEMES = ("postgresql://", "postgres://", "postgresql+psycopg://")
+
+
+def is_database_url(path: str | os.PathLike) -> bool:
+    """Whether ``path`` names a PostgreSQL server rather than a file.
+
+    >>> is_database_url("postgresql://u:pw@host/db"), is_database_url("results.db")
+    (True, False)
+    """
+    return isinstance(path, str) and path.startswith(DATABASE_SCHEMES)
+
+
+def hide_password(url: str) -> str:
+    """``url`` with its password as ``***``, for messages; anything else is returned as given.
+
+    >>> hide_password("postgresql://geodl:secret@127.0.0.1:5432/runs")
+    'postgresql://geodl:***@127.0.0.1:5432/runs'
+    """
+    try:
+        from sqlalchemy.engine import make_url
+
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001 - a URL SQLAlchemy cannot parse is shown as given
+        return url
 
 
 def _writable_ancestor(path: Path, name: str, shown: str) -> None:
@@ -61,13 +91,15 @@ def check_folder_path(path: str | os.PathLike, name: str) -> Path:
 
 
 def check_distinct(**paths: str | os.PathLike | None) -> None:
-    """No two of the named paths may be the same file (e.g. ``--db`` and ``--storage``)."""
-    seen: dict[Path, str] = {}
+    """No two of the named paths may be the same file (e.g. ``--db`` and ``--storage``); a
+    database URL is compared as written."""
+    seen: dict[Path | str, str] = {}
     for name, path in paths.items():
         if path is None:
             continue
-        key = Path(path).expanduser().resolve()
+        key = path if is_database_url(path) else Path(path).expanduser().resolve()
         if key in seen:
-            raise ValueError(f"{seen[key]} and {name} name the same file ({path}); each needs "
-                             f"its own file: pass another path for one of them.")
+            raise ValueError(f"{seen[key]} and {name} name the same file "
+                             f"({hide_password(os.fspath(path))}); each needs its own file: "
+                             "pass another path for one of them.")
         seen[key] = name

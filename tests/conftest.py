@@ -1,7 +1,9 @@
-"""Shared test set-up: fixed seeds, a fast hypothesis profile, the shared data folder."""
+"""Shared test set-up: fixed seeds, a fast hypothesis profile, the shared data folder, a
+PostgreSQL schema per test."""
 
 import os
 import random
+import uuid
 from pathlib import Path
 
 import numpy as np
@@ -39,3 +41,26 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"shared data folder not found at {SHARED_DATA} (set GEODL_SHARED_DATA)")
     return SHARED_DATA
+
+
+#: The throw-away PostgreSQL server of CI (`.ci/postgres.sh`); its tests skip without it.
+POSTGRES = os.environ.get("GEODL_TEST_POSTGRES_URL")
+
+
+@pytest.fixture
+def postgres_url():
+    """The test server's URL with ``search_path`` set to a fresh schema, dropped afterwards, so
+    a test sees only its own rows."""
+    if not POSTGRES:
+        pytest.skip("GEODL_TEST_POSTGRES_URL is unset: start a server with `export "
+                    "GEODL_TEST_POSTGRES_URL=$(bash .ci/postgres.sh)` to run the PostgreSQL tests")
+    import psycopg
+
+    schema = f"geodl_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(POSTGRES, autocommit=True) as con:
+        con.execute(f"CREATE SCHEMA {schema}")
+    try:
+        yield f"{POSTGRES}{'&' if '?' in POSTGRES else '?'}options=-c%20search_path%3D{schema}"
+    finally:
+        with psycopg.connect(POSTGRES, autocommit=True) as con:
+            con.execute(f"DROP SCHEMA {schema} CASCADE")

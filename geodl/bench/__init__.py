@@ -1,7 +1,8 @@
 """Benchmark suites, their runner, the results database and reports (``geodl bench``).
 
 - :func:`run_suite` runs a suite of :data:`SUITES` and returns its records; ``geodl bench run``.
-- :class:`ResultStore`: the append-only SQLite results database (also used by ``geodl tune``).
+- :class:`ResultStore`: the append-only results database, an SQLite file or a PostgreSQL server
+  (also used by ``geodl tune``).
 - :func:`rebuild_reports`: markdown tables and PNG plots from the database; ``geodl bench
   report``.
 - :class:`Suite`, :class:`Experiment`, :func:`register`: the registry of suites.

@@ -6,6 +6,7 @@
     geodl bench run quick                                  # the main job, a few minutes
     geodl bench run planetoid --models GAT --seeds 3 --db results.db --out reports/
     geodl bench report --db results.db --out reports/      # rebuild reports from the database
+    geodl bench run tu --models GIN --db postgresql://USER:PASSWORD@HOST/DB   # a shard per host
 """
 
 from __future__ import annotations
@@ -43,10 +44,16 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _check_paths(args: argparse.Namespace) -> None:
-    """``--db`` a writable file and ``--out`` a writable folder, checked before any work."""
-    from geodl._paths import check_distinct, check_file_path, check_folder_path
+    """``--db`` a writable file (or a PostgreSQL URL) and ``--out`` a writable folder, checked
+    before any work."""
+    from geodl._paths import check_distinct, check_file_path, check_folder_path, is_database_url
+    from geodl.bench.store import ResultStore
 
-    check_file_path(args.db, "--db")
+    if not is_database_url(args.db):
+        check_file_path(args.db, "--db")
+    store = ResultStore(args.db)
+    if store.exists():  # a foreign, newer, locked or unreachable database fails now
+        store.schema_version  # noqa: B018 - opens and checks it
     if args.out is not None:
         check_folder_path(args.out, "--out")
         check_distinct(**{"--db": args.db, "--out": args.out})
@@ -54,12 +61,14 @@ def _check_paths(args: argparse.Namespace) -> None:
 
 def _notes(results, args: argparse.Namespace) -> None:
     """Say when this run's report replaced another batch's, or another run shares ``--out``."""
-    where = f"{args.out}/{results.suite}/report.md"
+    from geodl._paths import hide_password
+
+    where, db = f"{args.out}/{results.suite}/report.md", hide_password(args.db)
     if results.others_running:
-        print(f"note: {args.db} holds runs of {results.suite} still marked running in batch "
+        print(f"note: {db} holds runs of {results.suite} still marked running in batch "
               f"{', '.join(results.others_running)} (another `geodl bench run` in progress, or "
               f"killed); one still going will replace {where} when it ends; `geodl bench "
-              f"report --db {args.db} --all` merges the batches.", file=sys.stderr)
+              f"report --db {db} --all` merges the batches.", file=sys.stderr)
     if results.replaced:
         print(f"note: {where} held the report of batch {results.replaced}; it now shows batch "
               f"{results.batch} (`geodl bench report --db DB --all` merges the batches).",
@@ -67,6 +76,7 @@ def _notes(results, args: argparse.Namespace) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from geodl._paths import hide_password
     from geodl.bench.runner import Interrupted, run_suite
 
     start = time.perf_counter()
@@ -84,7 +94,8 @@ def _run(args: argparse.Namespace) -> int:
         report = (f"; report of the finished runs: {stop.results.report}" if
                   stop.results.report else "")
         print(f"geodl bench run: interrupted (Ctrl-C) after {done} complete run(s); the "
-              f"interrupted run is marked failed in {args.db}{report}", file=sys.stderr)
+              f"interrupted run is marked failed in {hide_password(args.db)}{report}",
+              file=sys.stderr)
         return 130
     except KeyboardInterrupt:
         print("geodl bench run: interrupted (Ctrl-C) before any run started; nothing was "
@@ -94,7 +105,7 @@ def _run(args: argparse.Namespace) -> int:
     print(results.table())
     where = f"; report: {results.report}" if results.report else ""
     print(f"\n{len(results)} runs in {time.perf_counter() - start:.0f} s, recorded in "
-          f"{args.db}{where}")
+          f"{hide_password(args.db)}{where}")
     if results.failures:
         print(f"{len(results.failures)} run(s) failed; `geodl bench report` and the database's "
               "error column have the tracebacks.", file=sys.stderr)
@@ -147,7 +158,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                      help="only these models (GCN) or experiments (GCN/Cora)")
     run.add_argument("--seeds", type=_positive_int, metavar="N",
                      help="seeds (folds) 0..N-1 of every experiment (default: the suite's)")
-    run.add_argument("--db", default=DEFAULT_DB, help=f"results database (default {DEFAULT_DB})")
+    run.add_argument("--db", default=DEFAULT_DB, metavar="PATH|URL",
+                     help=f"results database: an SQLite file (default {DEFAULT_DB}) or "
+                     "postgresql://USER:PASSWORD@HOST:PORT/DB, which several hosts can append "
+                     "their shards of a suite to")
     run.add_argument("--out", default=DEFAULT_OUT,
                      help=f"report folder, one sub-folder per suite (default {DEFAULT_OUT})")
     run.add_argument("--quick", action="store_true", help="fewer epochs and seeds")
@@ -163,8 +177,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     run.set_defaults(func=_run)
 
     report = cmds.add_parser("report", help="rebuild reports from the results database")
-    report.add_argument("--db", default=DEFAULT_DB, help=f"results database (default "
-                        f"{DEFAULT_DB})")
+    report.add_argument("--db", default=DEFAULT_DB, metavar="PATH|URL",
+                        help=f"results database: an SQLite file (default {DEFAULT_DB}) or "
+                        "postgresql://USER:PASSWORD@HOST:PORT/DB")
     report.add_argument("--out", default=DEFAULT_OUT, help=f"report folder (default "
                         f"{DEFAULT_OUT})")
     report.add_argument("--suite", help="only this suite (default: every suite in the database)")

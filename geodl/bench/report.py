@@ -176,13 +176,14 @@ def rebuild_reports(db: str | os.PathLike, out: str | os.PathLike,
     exactly as that run wrote it; ``all_batches`` merges every batch (newest run per seed).
     """
     store = ResultStore(db)
-    if not Path(db).exists():
-        raise FileNotFoundError(f"no results database at {db}; run `geodl bench run quick` "
-                                "first or pass --db PATH.")
+    if not store.exists():
+        raise FileNotFoundError(f"no results database at {store.location}; run `geodl bench "
+                                "run quick` first or pass --db PATH.")
     records = store.records() if suite is None else store.records(suite=suite)
     if suite is not None and not records:
         have = sorted({r["suite"] for r in store.records()})
-        raise ValueError(f"no runs of suite {suite!r} in {db}; it holds {have or 'no runs'}.")
+        raise ValueError(f"no runs of suite {suite!r} in {store.location}; it holds "
+                         f"{have or 'no runs'}.")
     paths = []
     for name in dict.fromkeys(r["suite"] for r in records):
         mine = [r for r in records if r["suite"] == name]

@@ -103,7 +103,7 @@ def run_suite(name: str, models: Sequence[str] | None = None, seeds: int | None 
         name: a suite of :data:`~geodl.bench.suites.SUITES` (``geodl bench list``).
         models: run only these models (``"GCN"``) or experiments (``"GCN/Cora"``).
         seeds: seeds (folds) ``0 .. seeds-1`` of every experiment; default the suite's.
-        db: the results database file.
+        db: the results database: an SQLite file or a ``postgresql://`` URL.
         out: folder for the report (``out/<suite>/report.md`` and PNGs); ``None``: no report.
         quick: apply each experiment's quick settings (fewer epochs and seeds).
         data_root: folder of the raw datasets; default ``$GEODL_DATA`` or the loaders'.
@@ -149,7 +149,7 @@ def run_suite(name: str, models: Sequence[str] | None = None, seeds: int | None 
     interrupted = False
     try:
         with allow_downloads(download):
-            _run_jobs(store, batch, experiments, suite.name, seeds, root, db, progress)
+            _run_jobs(store, batch, experiments, suite.name, seeds, root, progress)
     except KeyboardInterrupt:  # the running row is marked failed; report what finished
         interrupted = True
     finally:
@@ -169,7 +169,7 @@ def run_suite(name: str, models: Sequence[str] | None = None, seeds: int | None 
 
 
 def _run_jobs(store: ResultStore, batch: str, experiments: list[Experiment], suite: str,
-              seeds: int | None, root: str | None, db, progress: bool) -> None:
+              seeds: int | None, root: str | None, progress: bool) -> None:
     """Every (experiment, seed, impl) trial, one database row each, under a progress bar."""
     from tqdm import tqdm
 
@@ -192,8 +192,8 @@ def _run_jobs(store: ResultStore, batch: str, experiments: list[Experiment], sui
                 train_time = time.perf_counter() - tic
         except Exception:  # recorded; the other trials still run
             store.fail(run_id, traceback.format_exc(limit=8))
-            bar.write(f"FAILED {exp.key} {impl} seed {seed}; the traceback is in {db} "
-                      f"(run {run_id})", file=sys.stderr)
+            bar.write(f"FAILED {exp.key} {impl} seed {seed}; the traceback is in "
+                      f"{store.location} (run {run_id})", file=sys.stderr)
             continue
         except BaseException as err:  # Ctrl-C: say so, then stop
             store.fail(run_id, f"interrupted: {type(err).__name__}")

@@ -77,8 +77,9 @@ def register(sub) -> None:
                    "~/.cache/geodl)")
     p.add_argument("--out", default="geodl-tune", metavar="DIR",
                    help="folder for the storage and plots")
-    p.add_argument("--db", default="geodl-results.db", metavar="PATH",
-                   help="results database (SQLite)")
+    p.add_argument("--db", default="geodl-results.db", metavar="PATH|URL",
+                   help="results database of the re-trained runs: an SQLite file or "
+                   "postgresql://USER:PASSWORD@HOST:PORT/DB (as geodl bench's --db)")
     p.add_argument("--retrain-seeds", type=_non_negative_int, default=3, metavar="R",
                    help="fresh seeds to re-train the top trials and the default with (0: skip)")
     p.add_argument("--top-k", type=_positive_int, default=3, metavar="K",
@@ -204,13 +205,13 @@ def _summary(rows: list[dict[str, float]], key: str) -> str:
 
 
 def _check_paths(args: argparse.Namespace) -> None:
-    """``--out`` a writable folder; ``--db`` and a file ``--storage`` writable files, not the
-    same file (before any dataset is read or trial run)."""
-    from geodl._paths import check_distinct, check_file_path, check_folder_path
+    """``--out`` a writable folder; ``--db`` (unless a PostgreSQL URL) and a file ``--storage``
+    writable files, not the same file (before any dataset is read or trial run)."""
+    from geodl._paths import check_distinct, check_file_path, check_folder_path, is_database_url
     from geodl.tune.storage import default_storage_url, storage_file
 
     check_folder_path(args.out, "--out")
-    if args.retrain_seeds > 0:
+    if args.retrain_seeds > 0 and not is_database_url(args.db):
         check_file_path(args.db, "--db")
     storage = storage_file(args.storage or default_storage_url(args.out, args.jobs))
     if storage is not None:
@@ -233,11 +234,11 @@ def _tune(args: argparse.Namespace) -> int:
         _check_paths(args)
         spec = load_task(args.task, args.data_root)
         store = None
-        if args.retrain_seeds > 0:  # a foreign, newer or locked --db fails now, not after
+        if args.retrain_seeds > 0:  # a foreign, newer, locked or unreachable --db fails now
             from geodl.bench.store import ResultStore
 
             store = ResultStore(args.db)
-            if Path(args.db).exists():  # created only when the first re-trained run is in
+            if store.exists():  # created only when the first re-trained run is in
                 store.schema_version  # noqa: B018 - opens and checks the file
         study = run_study(spec, args.model, args.trials, storage=args.storage,
                           study_name=args.study_name, jobs=args.jobs, timeout=args.timeout,
@@ -268,7 +269,8 @@ def _tune(args: argparse.Namespace) -> int:
         suite = f"tune:{study.study_name}"
         rows = select_best(spec, args.model, study, seeds, top_k=args.top_k,
                            store=store, suite=suite)
-        print(f"re-trained with seeds {seeds.start}..{seeds.stop - 1} (recorded in {args.db}, "
+        print(f"re-trained with seeds {seeds.start}..{seeds.stop - 1} (recorded in "
+              f"{store.location}, "
               f"suite {suite!r}); the best mean val {monitor} is tuned:")
         print(f"  {'config':<12} {'val ' + monitor:>18} {'test ' + monitor:>18}")
         for label, _, runs in rows:

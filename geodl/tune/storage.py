@@ -107,15 +107,6 @@ def _rdb_url(url: str) -> str:
     return url
 
 
-def _hide_password(url: str) -> str:
-    try:
-        from sqlalchemy.engine import make_url
-
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:  # noqa: BLE001 - a URL SQLAlchemy cannot parse is shown as given
-        return url
-
-
 def _refuse_results_db(path: Path, url: str) -> None:
     """Optuna would add its tables to any SQLite file: refuse geodl's results database."""
     import sqlite3
@@ -159,7 +150,7 @@ def open_storage(url: str, *, jobs: int = 1, heartbeat_interval: int = 10,
     """
     import optuna
 
-    from geodl._paths import check_file_path
+    from geodl._paths import check_file_path, hide_password
 
     kind = storage_kind(url)
     if kind == "journal":
@@ -214,7 +205,7 @@ def open_storage(url: str, *, jobs: int = 1, heartbeat_interval: int = 10,
                           "user, password and database are right, or omit --storage to use a "
                           "local SQLite file")
             raise StorageUnreachable(
-                f"cannot open {scheme} storage {_hide_password(url)}: {type(err).__name__}: "
+                f"cannot open {scheme} storage {hide_password(url)}: {type(err).__name__}: "
                 f"{first[:200]}. {advice}.") from err
 
 

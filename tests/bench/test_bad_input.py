@@ -46,6 +46,13 @@ CASES = [  # (id, argv from tmp_path, words on stderr)
                                  str(t / "o")], ["no results database", "none.db"]),
     ("report: out is a file", lambda t: ["bench", "report", "--db", str(t / "none.db"),
                                          "--out", _file(t)], ["--out=", "is a file"]),
+    ("db server unreachable", lambda t: _run(t, "--db", "postgresql://geodl:pw@127.0.0.1:1/r",
+                                             "--out", str(t / "o")),
+     ["results database postgresql://geodl:***@127.0.0.1:1/r", "pg_isready"]),
+    ("report: db server unreachable", lambda t: ["bench", "report", "--db",
+                                                 "postgres://geodl:pw@127.0.0.1:1/r", "--out",
+                                                 str(t / "o")],
+     ["results database postgres://geodl:***@127.0.0.1:1/r", "pg_isready"]),
 ]
 
 

@@ -33,6 +33,26 @@ def test_run_and_report(tiny, tmp_path, shared_data, capsys):
     assert "| MUTAG | GIN |" in (out / "tiny" / "report.md").read_text()
 
 
+def test_shards_on_postgres_make_one_report(tiny, tmp_path, shared_data, capsys, postgres_url):
+    """Two `geodl bench run`s (as from two hosts) append to one PostgreSQL database; `geodl
+    bench report --all` rebuilds one report of both; no message shows the password."""
+    out = tmp_path / "out"
+    common = ["--db", postgres_url, "--out", str(out), "--data-root", str(shared_data),
+              "--no-progress", "--threads", "1", "--seeds", "1"]
+    for shard in ("GIN", "GCN/Cora"):
+        assert main(["bench", "run", "tiny", "--models", shard, *common]) == 0
+    text = capsys.readouterr()
+    assert "recorded in postgresql://geodl:***@" in text.out
+    assert ":geodl@" not in text.out + text.err
+    rows = ResultStore(postgres_url).records(status="complete")
+    assert sorted((r["dataset"], r["impl"]) for r in rows) == [
+        ("Cora", "geodl"), ("Cora", "pyg"), ("MUTAG", "geodl"), ("MUTAG", "pyg")]
+    (out / "tiny" / "report.md").unlink()
+    assert main(["bench", "report", "--db", postgres_url, "--out", str(out), "--all"]) == 0
+    report = (out / "tiny" / "report.md").read_text()
+    assert "| MUTAG | GIN |" in report and "| Cora | GCN |" in report
+
+
 def test_bad_input(tiny, tmp_path, capsys):
     assert main(["bench", "run", "nope", "--db", str(tmp_path / "r.db")]) == 2
     assert "unknown suite 'nope'; choose one of" in capsys.readouterr().err

@@ -1,18 +1,36 @@
-"""The results database: append-only rows, crash safety, concurrent writers, schema version."""
+"""The results database: append-only rows, crash safety, concurrent writers, schema version;
+each on an SQLite file and on a PostgreSQL server (GEODL_TEST_POSTGRES_URL, a schema per test)."""
 
 import sqlite3
 import subprocess
 import sys
 import textwrap
+import time
 
 import pytest
 
 from geodl.bench.store import SCHEMA_VERSION, ResultStore, latest_per_seed
 
 
-@pytest.fixture
-def store(tmp_path):
-    return ResultStore(tmp_path / "sub" / "results.db")
+@pytest.fixture(params=["sqlite", "postgres"])
+def store(request, tmp_path):
+    if request.param == "sqlite":
+        return ResultStore(tmp_path / "sub" / "results.db")
+    return ResultStore(request.getfixturevalue("postgres_url"))
+
+
+def _db(store: ResultStore) -> str:
+    """What a subprocess passes to ResultStore to open the same database."""
+    return store.url or str(store.path)
+
+
+def _sql(url: str, *statements: str) -> None:
+    """Run statements on the PostgreSQL database ``url`` names, outside geodl."""
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as con:
+        for statement in statements:
+            con.execute(statement)
 
 
 def test_start_finish_records_environment_and_results(store):
@@ -85,7 +103,7 @@ def test_a_killed_run_stays_running(store):
     script = textwrap.dedent(f"""
         import os
         from geodl.bench.store import ResultStore
-        store = ResultStore({str(store.path)!r})
+        store = ResultStore({_db(store)!r})
         run = store.start("s", "D", "M", {{}}, seed=0)
         os._exit(9)  # dies mid-training: no finish, no fail, no clean-up
     """)
@@ -99,7 +117,7 @@ def test_two_processes_write_concurrently(store):
     script = textwrap.dedent(f"""
         import sys
         from geodl.bench.store import ResultStore
-        store = ResultStore({str(store.path)!r}, timeout=60)
+        store = ResultStore({_db(store)!r}, timeout=60)
         for i in range(25):
             run = store.start("s", "D", sys.argv[1], {{"i": i}}, seed=i)
             store.finish(run, {{"i": i}})
@@ -112,7 +130,8 @@ def test_two_processes_write_concurrently(store):
         assert sorted(r["seed"] for r in rows if r["model"] == name) == list(range(25))
 
 
-def test_schema_is_versioned(store, tmp_path):
+def test_schema_is_versioned(tmp_path):
+    store = ResultStore(tmp_path / "results.db")
     store.start("s", "D", "M", {}, seed=0)
     assert store.schema_version == SCHEMA_VERSION == 1
     con = sqlite3.connect(store.path)
@@ -142,3 +161,61 @@ def test_another_programs_sqlite_file_is_refused_untouched(tmp_path):
     with pytest.raises(RuntimeError, match="another program .*studies"):
         ResultStore(path).records()
     assert path.read_bytes() == before  # no geodl table, no journal-mode change
+
+
+# -- PostgreSQL only ---------------------------------------------------------------------------
+def test_postgres_schema_is_versioned_and_a_newer_one_refused(postgres_url):
+    store = ResultStore(postgres_url)
+    assert ResultStore(postgres_url).records() == [] and not store.exists()  # reading: no tables
+    store.start("s", "D", "M", {}, seed=0)
+    assert store.exists() and store.schema_version == SCHEMA_VERSION
+    _sql(postgres_url, f"UPDATE geodl_schema SET version = {SCHEMA_VERSION + 1}")
+    with pytest.raises(RuntimeError, match="schema version 2.*upgrade geodl") as info:
+        ResultStore(postgres_url).records()
+    assert "geodl:***@" in str(info.value) and ":geodl@" not in str(info.value)
+
+
+def test_postgres_processes_opening_a_fresh_database_at_once_create_it_once(postgres_url):
+    """Four processes create the tables at the same instant (without the advisory lock, most
+    fail on CREATE TABLE's duplicate key)."""
+    script = textwrap.dedent(f"""
+        import sys, time
+        from geodl.bench.store import ResultStore
+        store = ResultStore({postgres_url!r})
+        time.sleep(max(0.0, float(sys.argv[1]) - time.time()))
+        assert store.schema_version == {SCHEMA_VERSION}
+    """)
+    at = str(time.time() + 4)  # after every interpreter has imported geodl
+    procs = [subprocess.Popen([sys.executable, "-c", script, at]) for _ in range(4)]
+    assert [p.wait(timeout=120) for p in procs] == [0, 0, 0, 0]
+    import psycopg
+
+    with psycopg.connect(postgres_url) as con:
+        assert con.execute("SELECT version FROM geodl_schema").fetchall() == [(SCHEMA_VERSION,)]
+
+
+def test_postgres_another_programs_runs_table_is_refused_untouched(postgres_url):
+    import psycopg
+
+    _sql(postgres_url, "CREATE TABLE runs (x INTEGER)", "INSERT INTO runs VALUES (7)")
+    with pytest.raises(RuntimeError, match="table 'runs' of another program"):
+        ResultStore(postgres_url).start("s", "D", "M", {}, seed=0)
+    with psycopg.connect(postgres_url) as con:
+        assert con.execute("SELECT * FROM runs").fetchall() == [(7,)]
+        assert con.execute("SELECT to_regclass('geodl_schema')").fetchone() == (None,)
+
+
+def test_postgres_unreachable_server_fails_fast_and_hides_the_password():
+    tic = time.monotonic()
+    with pytest.raises(ConnectionError, match="pg_isready") as info:
+        ResultStore("postgresql://geodl:secret@127.0.0.1:1/results").start("s", "D", "M", {}, 0)
+    assert time.monotonic() - tic < 30
+    message = str(info.value)
+    assert "postgresql://geodl:***@127.0.0.1:1/results" in message and "secret" not in message
+    assert "\n" not in message and repr(ResultStore("postgres://u:pw@h/db")) == \
+        "ResultStore('postgres://u:***@h/db')"
+
+
+def test_other_url_schemes_are_refused():
+    with pytest.raises(ValueError, match="file path or a postgresql://"):
+        ResultStore("mysql://u:pw@h/db")

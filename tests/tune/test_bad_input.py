@@ -45,6 +45,8 @@ CASES = [  # (id, argv from tmp_path, words on stderr, words never on stderr)
                                          "--jobs", "2"), ["SQLite is not safe"], []),
     ("db is an optuna file", lambda t: _tune(t, "--db", _optuna(t)),
      ["not a geodl results database"], []),
+    ("db server unreachable", lambda t: _tune(t, "--db", "postgresql://geodl:pw@127.0.0.1:1/r"),
+     ["results database postgresql://geodl:***@127.0.0.1:1/r", "pg_isready"], [":pw@"]),
 ]
 
 

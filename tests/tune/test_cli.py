@@ -76,3 +76,16 @@ def test_sigkill_mid_trial_then_rerun_resumes(tmp_path):
     (killed,) = running
     (retry,) = [t for t in trials if killed in t.user_attrs.get("retry_history", [])]
     assert retry.state == TrialState.COMPLETE and retry.params == trials[killed].params
+
+
+def test_retrained_runs_recorded_on_postgres(tmp_path, capsys, postgres_url):
+    from geodl.bench.store import ResultStore
+
+    code = main(["tune", "karate", "--model", "gcn", "--trials", "2", "--out", str(tmp_path),
+                 "--db", postgres_url, "--retrain-seeds", "1", "--top-k", "1"])
+    assert code == 0
+    out = capsys.readouterr().out
+    assert "recorded in postgresql://geodl:***@" in out and ":geodl@" not in out
+    runs = ResultStore(postgres_url).records(suite="tune:karate-gcn")
+    assert sorted(r["config"]["origin"] for r in runs) == ["default", "trial"]
+    assert {r["status"] for r in runs} == {"complete"}
