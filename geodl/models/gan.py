@@ -5,12 +5,15 @@ the architecture of Radford et al. 2016, `"Unsupervised Representation Learning 
 Convolutional GANs" <https://arxiv.org/abs/1511.06434>`_ (stride-2 convolutions, no pooling,
 batch norm in the generator, LeakyReLU(0.2) in the discriminator, tanh output); conditional:
 Mirza & Osindero 2014, `"Conditional Generative Adversarial Nets"
-<https://arxiv.org/abs/1411.1784>`_ (one-hot label beside the code and the critic's features).
+<https://arxiv.org/abs/1411.1784>`_ (the one-hot label beside the generator's code; the critic
+reads it as K constant input planes, one-hot at every pixel, so that its convolutions see
+image and label together: a label joined only to the critic's last, linear layer would add a
+per-class constant to the score, which no generator has to match).
 The critic has no batch norm by default, as WGAN-GP requires (Gulrajani et al. 2017). The
 losses (non-saturating GAN, WGAN with clipping, WGAN-GP) are :mod:`geodl.tasks.adversarial`'s.
 
     generator: z (B, latent) [+ y] -> GridDecoder (norm="batch") -> tanh -> (B, C, H, W) in [-1, 1]
-    critic:    (B, C, H, W) [+ y]  -> GridEncoder (LeakyReLU 0.2) -> (B,) score / logit
+    critic:    (B, C [+ K label planes], H, W) -> GridEncoder (LeakyReLU 0.2) -> (B,) score
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ import torch
 from torch import Tensor, nn
 
 from geodl.graph.validation import check_positive_int
-from geodl.models.grid_coders import GridDecoder, GridEncoder
+from geodl.models.grid_coders import GridDecoder, GridEncoder, one_hot_labels
 
 __all__ = ["Generator", "Critic", "GAN"]
 
@@ -49,6 +52,10 @@ class Generator(nn.Module):
 class Critic(nn.Module):
     """``forward(images, y) -> (B,)`` scores (a WGAN critic) or logits (a GAN discriminator).
 
+    A conditional critic (``num_classes = K > 0``) stacks K label planes under the image
+    (plane ``y`` all ones, the others zeros) and convolves the ``C + K`` channels, so the
+    score depends on whether image and label agree.
+
     Shapes:
         images ``(B, C, H, W)`` in ``[-1, 1]``, y ``(B,)`` -> ``(B,)``
     """
@@ -59,11 +66,19 @@ class Critic(nn.Module):
         super().__init__()
         self.image_size, self.num_classes = tuple(image_size), num_classes
         self.image_channels = in_channels
-        self.net = GridEncoder(image_size, in_channels, 1, channels, num_classes, norm,
+        self.net = GridEncoder(image_size, in_channels + num_classes, 1, channels, 0, norm,
                                act="leaky_relu")
 
     def forward(self, images: Tensor, y: Tensor | None = None, *, fast: bool = True) -> Tensor:
-        return self.net(images, y, fast=fast).squeeze(1)
+        onehot = one_hot_labels(y, self.num_classes, images.size(0))  # (B, K) or None
+        if onehot is not None:
+            if tuple(images.shape[1:]) != (self.image_channels, *self.image_size):
+                raise ValueError(f"images has shape {tuple(images.shape)}; the critic takes "
+                                 f"(B, {self.image_channels}, {self.image_size[0]}, "
+                                 f"{self.image_size[1]}).")
+            planes = onehot.to(images)[:, :, None, None].expand(-1, -1, *images.shape[2:])
+            images = torch.cat([images, planes], 1)  # (B, C + K, H, W)
+        return self.net(images, fast=fast).squeeze(1)
 
 
 class GAN(nn.Module):
