@@ -20,7 +20,8 @@ from torch import Tensor
 from torch_geometric.data import Data
 from torch_geometric.utils import scatter
 
-from geodl.graph.validation import check_edge_index, check_option
+from geodl.graph.cache import check_edges
+from geodl.graph.validation import check_option
 
 __all__ = ["adjacency", "degree", "laplacian", "gcn_norm"]
 
@@ -36,10 +37,11 @@ def _edge_list(g: Data) -> tuple[Tensor, Tensor, int]:
     edge_index = g.edge_index
     if edge_index is None:
         edge_index = torch.empty(2, 0, dtype=torch.long)
-    check_edge_index(edge_index, num_nodes, "g.edge_index")
+    check_edges(edge_index, num_nodes, "g.edge_index")  # the id scan: once per graph
     weight = g.edge_weight if "edge_weight" in g else None
     if weight is None:
-        weight = torch.ones(edge_index.size(1), dtype=torch.get_default_dtype())
+        weight = torch.ones(edge_index.size(1), dtype=torch.get_default_dtype(),
+                            device=edge_index.device)
     elif not weight.is_floating_point():
         weight = weight.to(torch.get_default_dtype())
     return edge_index, weight, num_nodes
@@ -48,7 +50,7 @@ def _edge_list(g: Data) -> tuple[Tensor, Tensor, int]:
 def _to_matrix(row: Tensor, col: Tensor, value: Tensor, n: int, sparse: bool) -> Tensor:
     """Assemble an (n, n) matrix from triplets, summing duplicates: CSR or dense."""
     if not sparse:
-        out = torch.zeros(n * n, dtype=value.dtype)
+        out = torch.zeros(n * n, dtype=value.dtype, device=value.device)
         out.index_add_(0, row * n + col, value)
         return out.view(n, n)
     key = row * n + col
@@ -56,9 +58,9 @@ def _to_matrix(row: Tensor, col: Tensor, value: Tensor, n: int, sparse: bool) ->
     value = value[perm]
     if key.numel() > 1 and bool((key[1:] == key[:-1]).any()):
         key, inverse = torch.unique_consecutive(key, return_inverse=True)
-        value = torch.zeros(key.numel(), dtype=value.dtype).index_add_(0, inverse, value)
+        value = value.new_zeros(key.numel()).index_add_(0, inverse, value)
     row = torch.div(key, n, rounding_mode="floor") if n else key
-    crow = torch.zeros(n + 1, dtype=torch.long)
+    crow = torch.zeros(n + 1, dtype=torch.long, device=key.device)
     torch.cumsum(torch.bincount(row, minlength=n), 0, out=crow[1:])
     with warnings.catch_warnings():  # torch flags its CSR support as beta: by design
         warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
@@ -131,7 +133,7 @@ def laplacian(g: Data, normalization: Normalization = None, sparse: bool = True)
     edge_index, weight, n = _edge_list(g)
     row, col = edge_index
     deg = scatter(weight, row, dim=0, dim_size=n, reduce="sum")
-    loop = torch.arange(n)
+    loop = torch.arange(n, device=row.device)
     row, col = torch.cat([row, loop]), torch.cat([col, loop])
     value = torch.cat([-weight, deg])  # L = D - A
     if normalization == "sym":
@@ -177,7 +179,7 @@ def _gcn_norm_entries(g: Data, add_self_loops: bool = True,
     row, col = edge_index
     if add_self_loops:  # A + I: a loop of weight `fill` on every node that has none
         is_loop = row == col
-        has_loop = torch.zeros(n, dtype=torch.bool)
+        has_loop = torch.zeros(n, dtype=torch.bool, device=row.device)
         has_loop[row[is_loop]] = True
         new = (~has_loop).nonzero().view(-1)
         fill = 2.0 if improved else 1.0

@@ -7,8 +7,10 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch_geometric.utils import add_self_loops, remove_self_loops
 
+from geodl.graph import cache
 from geodl.graph.validation import check_node_features, check_positive_int, check_probability
 from geodl.nn.message_passing import propagate
+from geodl.nn.sparse_attention import SparseLayout, WeightedSpMM
 
 __all__ = ["GATConv"]
 
@@ -35,6 +37,12 @@ class GATConv(nn.Module):
     :func:`~geodl.nn.propagate`: message ``W x_j`` per head, ``aggregate="softmax"`` with
     logits :math:`\mathrm{LeakyReLU}(s_j + t_i)`, dropout on :math:`\alpha`. Equal to PyG's
     ``GATConv`` with the same ``lin``, ``att_src``, ``att_dst`` and ``bias`` (same names).
+    **Fast path** (default): the edges (self-loops added) as one block-diagonal CSR layout of
+    all heads (:class:`~geodl.nn.sparse_attention.SparseLayout`), built once per graph and
+    shared by every layer and epoch (:mod:`geodl.graph.cache`); a row softmax of the logits on
+    it and one sparse matmul :math:`\mathrm{A}^\top (X W)` for all heads
+    (:class:`~geodl.nn.sparse_attention.WeightedSpMM`), no ``(E, H, C)`` messages.
+    ``fast=False`` takes :func:`~geodl.nn.propagate` itself.
 
     Args:
         in_channels: size of each input feature :math:`F_{in}`.
@@ -80,7 +88,30 @@ class GATConv(nn.Module):
         if self.bias is not None:
             nn.init.zeros_(self.bias)
 
-    def forward(self, x: Tensor, edge_index: Tensor) -> Tensor:
+    def _edges(self, edge_index: Tensor, n: int) -> Tensor:
+        """The edges messages flow along: every self-loop replaced by one per node, as PyG."""
+        if self.add_self_loops:
+            edge_index, _ = remove_self_loops(edge_index)
+            edge_index, _ = add_self_loops(edge_index, num_nodes=n)
+        return edge_index
+
+    def _layout(self, edge_index: Tensor, n: int) -> tuple[SparseLayout, Tensor, Tensor]:
+        """``(layout, src, dst)``: the CSR layout of :meth:`_edges` for all heads and the
+        source and target of its entries in CSR order (by target, then source); once per
+        graph (:func:`geodl.graph.cache.structure`)."""
+        def build() -> tuple[SparseLayout, Tensor, Tensor]:
+            cache.check_edges(edge_index, n)
+            src, dst = self._edges(edge_index, n)
+            order = torch.argsort(dst * n + src)  # CSR order
+            src, dst = src[order], dst[order]
+            layout = SparseLayout.build(torch.stack([src, dst]), n, n, self.heads)
+            return layout, src, dst
+
+        return cache.structure(edge_index, "gat_layout", build,
+                               key=(n, self.heads, self.add_self_loops))
+
+    def forward(self, x: Tensor, edge_index: Tensor, *, fast: bool = True) -> Tensor:
+        """``fast=False`` takes the generic :func:`~geodl.nn.propagate` path (same result)."""
         check_node_features(x, self.in_channels, f"GATConv({self.in_channels}, "
                             f"{self.out_channels})")
         H, C = self.heads, self.out_channels
@@ -88,14 +119,21 @@ class GATConv(nn.Module):
         h = self.lin(x).view(n, H, C)  # (N, H, C)
         s = (h * self.att_src).sum(-1)  # (N, H) source score a_src . W x_j
         t = (h * self.att_dst).sum(-1)  # (N, H) target score a_dst . W x_i
-        if self.add_self_loops:
-            edge_index, _ = remove_self_loops(edge_index)
-            edge_index, _ = add_self_loops(edge_index, num_nodes=n)
-        src, dst = edge_index
-        logits = F.leaky_relu(s[src] + t[dst], self.negative_slope)  # (E, H)
-        out = propagate(h, edge_index, aggregate="softmax", attention=logits,
-                        attention_dropout=self.dropout, training=self.training,
-                        num_nodes=n)  # (N, H, C)
+        if fast:
+            layout, src, dst = self._layout(edge_index, n)
+            s_t, t_t = s.t().contiguous(), t.t().contiguous()  # (H, N) each
+            logits = F.leaky_relu(s_t.index_select(1, src) + t_t.index_select(1, dst),
+                                  self.negative_slope).reshape(-1)  # (H*E,) head-major
+            alpha = F.dropout(layout.softmax(logits), p=self.dropout, training=self.training)
+            v = h.transpose(0, 1).reshape(H * n, C)  # (H*N, C) head-major
+            out = WeightedSpMM.apply(alpha, v, layout).view(H, n, C).transpose(0, 1)  # (N, H, C)
+        else:
+            edge_index = self._edges(edge_index, n)
+            src, dst = edge_index
+            logits = F.leaky_relu(s[src] + t[dst], self.negative_slope)  # (E, H)
+            out = propagate(h, edge_index, aggregate="softmax", attention=logits,
+                            attention_dropout=self.dropout, training=self.training,
+                            num_nodes=n)  # (N, H, C)
         out = out.reshape(n, H * C) if self.concat else out.mean(dim=1)  # (N, H*C) or (N, C)
         if self.bias is not None:
             out = out + self.bias

@@ -31,6 +31,7 @@ import torch.nn.functional as F
 from torch import Tensor
 from torch_geometric.utils import scatter, softmax
 
+from geodl.graph import cache
 from geodl.graph.validation import check_edge_index, check_option, check_positive_int
 
 __all__ = ["propagate", "k_hop_edges"]
@@ -155,14 +156,15 @@ def propagate(
     """
     check_option(aggregate, ["sum", "mean", "max", "softmax"], "aggregate")
     n = x.size(0) if num_nodes is None else num_nodes
-    check_edge_index(edge_index, n)
+    cache.check_edges(edge_index, n)  # the id scan: once per graph (geodl.graph.cache)
     # 0. optional rewiring: k-hop cut-off, virtual node
     if hops != 1:
         if edge_attr is not None or edge_weight is not None or isinstance(attention, Tensor):
             raise ValueError(f"hops={hops}: edge_attr, edge_weight and attention tensors belong "
                              f"to the 1-hop edges; pass hops=1, or compute them on "
                              f"k_hop_edges(edge_index, num_nodes, hops) yourself.")
-        edge_index = k_hop_edges(edge_index, n, hops)
+        edge_index = cache.structure(edge_index, "k_hop_edges",
+                                     lambda: k_hop_edges(edge_index, n, hops), key=(n, hops))
     if virtual_node:
         if isinstance(attention, Tensor):
             raise ValueError("virtual_node=True adds edges, so attention logits must be a "

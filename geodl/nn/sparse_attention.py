@@ -17,7 +17,7 @@ from torch import Tensor
 from torch.autograd.function import once_differentiable
 from torch_geometric.utils import segment, softmax
 
-__all__ = ["SparseLayout", "SparseAttention", "PAD"]
+__all__ = ["SparseLayout", "SparseAttention", "WeightedSpMM", "PAD"]
 
 #: The row softmax pads the rows to the largest in-degree when that costs at most this factor
 #: in memory (complete graphs: 1, causal: < 2); beyond it, segment reductions.
@@ -157,3 +157,29 @@ class SparseAttention(torch.autograd.Function):
                 ds_t = ds.index_select(0, lay.perm_t)
                 dk = _csr(lay.crow_t, lay.col_t, ds_t, shape_t) @ q  # (H*M, d)
         return dq, dk, dv, None, None
+
+
+class WeightedSpMM(torch.autograd.Function):
+    """``A @ v`` for the CSR matrix ``A`` of a layout with entries ``values`` ``(H*E,)``,
+    differentiable in ``values`` and ``v`` (graph attention's weighted sum, its weights
+    computed outside: GAT's additive scores). Backward: ``dv = A^T dout`` (the layout's
+    transpose, no sort), ``dvalues = SDDMM(dout, v)``."""
+
+    @staticmethod
+    def forward(ctx, values: Tensor, v: Tensor, layout: SparseLayout) -> Tensor:
+        ctx.layout = layout
+        ctx.save_for_backward(values, v)
+        return _csr(layout.crow, layout.col, values, layout.shape) @ v  # (H*N, d)
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, dout: Tensor):
+        values, v = ctx.saved_tensors
+        lay = ctx.layout
+        dvalues = dv = None
+        if ctx.needs_input_grad[0]:
+            dvalues = _sddmm(lay.crow, lay.col, lay.shape, dout, v)  # (H*E,) dout_i . v_j
+        if ctx.needs_input_grad[1]:
+            values_t = values.index_select(0, lay.perm_t)  # in the transpose's order
+            dv = _csr(lay.crow_t, lay.col_t, values_t, (lay.shape[1], lay.shape[0])) @ dout
+        return dvalues, dv, None
