@@ -30,6 +30,7 @@ identity) and its version counter, plus what is built and with which options.
 from __future__ import annotations
 
 import contextlib
+import functools
 import weakref
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Hashable, Iterator
@@ -40,8 +41,8 @@ from torch import Tensor
 
 from geodl.graph.validation import check_edge_index
 
-__all__ = ["structure", "by_shape", "check_edges", "disabled", "clear", "builds",
-           "MAX_PER_GRAPH", "MAX_SHAPES"]
+__all__ = ["structure", "by_shape", "shape_structure", "check_edges", "disabled", "clear",
+           "builds", "MAX_PER_GRAPH", "MAX_SHAPES"]
 
 T = TypeVar("T")
 
@@ -149,6 +150,25 @@ def by_shape(kind: str, key: Hashable, build: Callable[[], T]) -> T:
     while len(_BY_SHAPE) > MAX_SHAPES:
         _BY_SHAPE.popitem(last=False)
     return value
+
+
+def shape_structure(kind: str) -> Callable[[Callable[..., T]], Callable[..., T]]:
+    """Decorator: a function of hashable arguments (shapes, devices, dtypes) whose result goes
+    through :func:`by_shape` under ``kind``, keyed by its arguments.
+
+    >>> @shape_structure("doc-ones")
+    ... def ones(n):
+    ...     return torch.ones(n)
+    >>> ones(3) is ones(3)
+    True
+    """
+    def wrap(fn: Callable[..., T]) -> Callable[..., T]:
+        @functools.wraps(fn)
+        def cached(*args, **kwargs) -> T:
+            key = (args, tuple(sorted(kwargs.items())))
+            return by_shape(kind, key, lambda: fn(*args, **kwargs))
+        return cached
+    return wrap
 
 
 def _max_node_id(edge_index: Tensor, name: str) -> int:

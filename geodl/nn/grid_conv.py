@@ -18,7 +18,6 @@ edge type, cached per shape), tested equal to :func:`~geodl.nn.propagate` itself
 
 from __future__ import annotations
 
-import functools
 import math
 from typing import Literal
 
@@ -27,6 +26,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch_geometric.data import Data
 
+from geodl.graph import cache
 from geodl.graph.graph import Graph, grid_graph
 from geodl.graph.structure import GridStructure
 from geodl.graph.validation import check_option, check_positive_int
@@ -52,7 +52,7 @@ def conv_output_size(size: int, kernel: int, stride: int, padding: int, dilation
     return (size + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
 
 
-@functools.lru_cache(maxsize=32)
+@cache.shape_structure("grid_edges")
 def _grid_edges_cached(batch_size: int, in_hw: Pair, out_hw: Pair, kernel: Pair, stride: Pair,
                        padding: Pair, dilation: Pair, device: torch.device
                        ) -> tuple[Tensor, Tensor, Tensor]:
@@ -146,7 +146,7 @@ def typed_propagate(h: Tensor, src: Tensor, dst: Tensor, edge_type: Tensor, num_
     return out[:num_out]
 
 
-@functools.lru_cache(maxsize=32)
+@cache.shape_structure("grid_adjacency")
 def grid_adjacency(batch_size: int, in_hw: Pair, out_hw: Pair, kernel_size: Pair,
                    stride: Pair, padding: Pair, dilation: Pair, device: torch.device,
                    aggregate: Literal["sum", "mean"] = "sum",
