@@ -204,16 +204,16 @@ def _floor(kind: str, layer, x: torch.Tensor, ei: torch.Tensor, probe: torch.Ten
     w = layer.lin.weight.detach()
     b = layer.bias.detach()
     alpha = torch.rand(layout.col.numel(), generator=torch.Generator().manual_seed(1))
-    p = probe.view(n, H, C).transpose(0, 1).reshape(H * n, C)  # (H*N, C) head-major
+    p = probe.view(n * H, C)  # (N*H, C) node-major, as the layout
     shape_t = (layout.shape[1], layout.shape[0])
 
     def run():
-        v = (x @ w.t()).view(n, H, C).transpose(0, 1).reshape(H * n, C)  # (H*N, C)
+        v = (x @ w.t()).view(n * H, C)  # (N*H, C)
         out = _csr(layout.crow, layout.col, alpha, layout.shape) @ v  # forward SpMM
-        _ = out.view(H, n, C).transpose(0, 1).reshape(n, H * C).add_(b)
+        _ = out.view(n, H * C).add_(b)
         _ = _sddmm(layout.crow, layout.col, layout.shape, p, v)  # d alpha
         dv = _csr(layout.crow_t, layout.col_t, alpha, shape_t) @ p  # d V
-        _ = dv.view(H, n, C).transpose(0, 1).reshape(n, H * C).t() @ x, probe.sum(0)  # dW, db
+        _ = dv.view(n, H * C).t() @ x, probe.sum(0)  # dW, db
     return run
 
 

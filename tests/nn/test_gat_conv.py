@@ -85,3 +85,23 @@ def test_fast_path_cache_and_definition_agree(name, options):
         torch.testing.assert_close(a, b, rtol=0.0, atol=0.0)
         torch.testing.assert_close(a, c, rtol=0.0, atol=0.0)
         torch.testing.assert_close(a, d, rtol=0.0, atol=1e-12)
+
+
+@pytest.mark.parametrize("dropout", [False, True])
+def test_edge_softmax_spmm_gradcheck(dropout):
+    """The hand-written backward (no softmax of its own) against numerical gradients, with
+    an empty row (node 3 receives nothing), ties of the LeakyReLU's sides and an
+    attention-dropout mask."""
+    from geodl.nn.sparse_attention import EdgeSoftmaxSpMM, node_major_layout
+
+    n, heads, d = 5, 2, 3
+    edge_index = torch.tensor([[0, 1, 2, 4, 4, 0, 1], [1, 1, 0, 0, 2, 4, 4]])
+    layout, row = node_major_layout(edge_index, n, heads)
+    gen = torch.Generator().manual_seed(0)
+    s, t = (torch.randn(n * heads, generator=gen, dtype=torch.float64, requires_grad=True)
+            for _ in range(2))
+    v = torch.randn(n * heads, d, generator=gen, dtype=torch.float64, requires_grad=True)
+    nnz = layout.col.numel()
+    keep = (torch.rand(nnz, generator=gen) > 0.3).double() / 0.7 if dropout else None
+    torch.autograd.gradcheck(
+        lambda a, b, c: EdgeSoftmaxSpMM.apply(a, b, c, layout, row, keep, 0.2), (s, t, v))
