@@ -145,8 +145,8 @@ class GCNConv(nn.Module):
             row, col, value, n = self._entries(edge_index, edge_weight, x.size(0), x.dtype)
             out = propagate(h, torch.stack([row, col]), edge_weight=value, aggregate="sum",
                             num_nodes=n)  # (N, F_out)
-        if self.bias is not None:
-            out = out + self.bias
+        if self.bias is not None:  # in place on the fast path: nothing saved its output
+            out = out.add_(self.bias) if fast else out + self.bias
         return out
 
     def extra_repr(self) -> str:

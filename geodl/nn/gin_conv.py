@@ -78,7 +78,7 @@ class GINConv(nn.Module):
         if fast:
             a_t, a = adjacency_pair(edge_index, x.size(0), x.dtype)
             aggregated = _TransposedSpMM.apply(a_t, a, x)  # (N, F_in): A^T X, one sparse matmul
-            return self.nn(torch.addcmul(aggregated, 1 + self.eps, x))  # (1 + eps) X + A^T X
+            return self.nn(aggregated.addcmul_(1 + self.eps, x))  # (1 + eps) X + A^T X, in place
         return propagate(x, edge_index, aggregate="sum",
                          update=lambda x_i, a: self.nn((1 + self.eps) * x_i + a))
 

@@ -75,14 +75,15 @@ def test_fast_path_cache_and_definition_agree(name):
     g = cases()[name]
     torch.manual_seed(0)
     conv = GINConv(torch.nn.Sequential(torch.nn.Linear(F_IN, 4), torch.nn.ReLU(),
-                                       torch.nn.Linear(4, 2)), eps=0.3).double()
+                                       torch.nn.Linear(4, 2)), eps=0.3, train_eps=True).double()
     x = g.x.clone().requires_grad_()
 
     def run(fast=True):
         x.grad = None
+        conv.zero_grad()
         out = conv(x, g.edge_index, fast=fast)
         out.square().sum().backward()
-        return out, x.grad
+        return out, x.grad, conv.eps.grad
     before = cache.builds["adjacency"]
     fast, again = run(), run()
     assert cache.builds["adjacency"] - before == 1  # built once for this graph
