@@ -113,16 +113,23 @@ class GCNConv(nn.Module):
                            num_nodes: int, dtype: torch.dtype) -> Tensor:
         r""":math:`\hat A` as an ``(N, N)`` CSR matrix indexed ``[source, target]``, built once
         per graph (:mod:`geodl.graph.cache`)."""
-        return self._transposed(edge_index, edge_weight, num_nodes, dtype)[1]
+        a_hat = self._transposed(edge_index, edge_weight, num_nodes, dtype)[1]
+        if a_hat is None:  # weights that need a gradient: built on request only
+            row, col, value, n = self._entries(edge_index, edge_weight, num_nodes, dtype)
+            a_hat = _to_matrix(row, col, value, n, sparse=True)
+        return a_hat
 
     def _transposed(self, edge_index: Tensor, edge_weight: Tensor | None, num_nodes: int,
-                    dtype: torch.dtype) -> tuple[Tensor, Tensor]:
+                    dtype: torch.dtype) -> tuple[Tensor, Tensor | None]:
         """``(A_hat^T, A_hat)`` as CSR matrices from one set of entries, built once per graph,
         weights and options (:func:`geodl.graph.cache.structure`): every layer and epoch on
-        the same edges shares them; new or edited edges rebuild them."""
-        def build() -> tuple[Tensor, Tensor]:
+        the same edges shares them; new or edited edges rebuild them. With weights that need
+        a gradient (never cached) ``A_hat`` is ``None``: torch's sparse autograd needs none."""
+        def build() -> tuple[Tensor, Tensor | None]:
             row, col, value, n = self._entries(edge_index, edge_weight, num_nodes, dtype)
             a_t = _to_matrix(col, row, value, n, sparse=True)  # A_hat^T: row = target
+            if value.requires_grad:
+                return a_t, None
             return a_t, _to_matrix(row, col, value, n, sparse=True)
 
         return cache.structure(edge_index, "gcn_norm", build, tensors=(edge_weight,),
