@@ -143,3 +143,22 @@ def test_same_outputs_and_gradients_with_and_without_cache(name):
     for a, b in zip(cached, uncached):
         torch.testing.assert_close(a, b, rtol=0.0, atol=0.0)
     torch.testing.assert_close(first[0], cached[0], rtol=0.0, atol=0.0)
+
+
+def test_edge_weight_gradient_fast_equals_generic_and_is_never_cached():
+    from geodl.graph import cache
+
+    g = cases()["weighted"]
+    conv = GCNConv(F_IN, 2).double()
+    grads = []
+    before = cache.builds["gcn_norm"]
+    for fast in (True, True, False):
+        w = g.edge_weight.clone().requires_grad_()
+        conv(g.x, g.edge_index, w, fast=fast).square().sum().backward()
+        grads.append(w.grad)
+    assert cache.builds["gcn_norm"] - before == 2  # every fast call builds afresh
+    torch.testing.assert_close(grads[0], grads[2], **TOL)
+    a_hat = conv.propagation_matrix(g.edge_index, g.edge_weight.clone().requires_grad_(), 5,
+                                    torch.float64)
+    torch.testing.assert_close(a_hat.to_dense(), gcn_norm(Graph(
+        edge_index=g.edge_index, edge_weight=g.edge_weight, num_nodes=5), sparse=False), **TOL)
