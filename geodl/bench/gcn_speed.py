@@ -24,7 +24,7 @@ import torch.nn.functional as F
 from geodl.bench.experiments import Outcome, count_parameters, load_data
 from geodl.bench.timing import OtherLoad, interleaved, paired, speed_outcome
 
-__all__ = ["gcn_layer", "gcn_epochs", "random_graph"]
+__all__ = ["gcn_layer", "gcn_epochs", "layer_speed", "gin_epochs", "random_graph"]
 
 
 def random_graph(nodes: int, edges: int, seed: int) -> torch.Tensor:
@@ -122,3 +122,166 @@ def gcn_epochs(exp, seed: int, config: dict, root=None) -> dict[str, Outcome]:
         out[impl] = speed_outcome(t[impl], cores, count_parameters(model),
                                   epochs_per_s=1.0 / t[impl].median, test_acc=float(acc))
     return out
+
+
+def _layers(kind: str, c: int, heads: int, seed: int):
+    """``(geodl layer, PyG twin)`` of ``kind`` with the same weights, ``c -> c`` channels."""
+    import torch_geometric.nn as pyg_nn
+
+    from geodl.nn import GATConv, GCNConv, GINConv
+
+    torch.manual_seed(seed)
+    if kind == "GCN":
+        ours, theirs = GCNConv(c, c), pyg_nn.GCNConv(c, c)
+        with torch.no_grad():
+            ours.bias.normal_(generator=torch.Generator().manual_seed(seed + 1))
+    elif kind == "GIN":
+        def mlp():
+            return torch.nn.Sequential(torch.nn.Linear(c, c), torch.nn.ReLU(),
+                                       torch.nn.Linear(c, c))
+        ours, theirs = GINConv(mlp()), pyg_nn.GINConv(mlp())
+    elif kind == "GAT":
+        ours = GATConv(c, c // heads, heads=heads)
+        theirs = pyg_nn.GATConv(c, c // heads, heads=heads)
+    else:
+        raise ValueError(f"layer={kind!r}; choose 'GCN', 'GIN' or 'GAT'.")
+    theirs.load_state_dict(ours.state_dict())  # same names
+    return ours, theirs
+
+
+def _probe(n: int, width: int) -> torch.Tensor:
+    """The fixed random output gradient ``(N, width)`` of every side of a layer row."""
+    return torch.randn(n, width, generator=torch.Generator().manual_seed(0))
+
+
+def _step(forward, params: list, probe: torch.Tensor):
+    """``forward().backward(probe)`` after clearing the gradients of ``params``: the layer's
+    own forward and backward pass and nothing else (no loss to reduce)."""
+    def run():
+        for p in params:
+            p.grad = None
+        forward().backward(probe)
+    return run
+
+
+def _floor(kind: str, layer, x: torch.Tensor, ei: torch.Tensor, probe: torch.Tensor):
+    """The kernels ``layer`` must call for one forward + backward pass (``x`` needs no
+    gradient, ``probe`` is the output gradient), on its prebuilt structure, timed alone: no
+    autograd, no gathers, no softmax. GCN: ``X W``, ``A^T H``, ``+ b``, ``A P``, ``G^T X``,
+    the bias gradient; GIN: ``A^T X``, ``+ X`` and the MLP (two linear layers with their
+    ReLU forward, their weight and bias gradients, the ReLU mask); GAT: ``X W``, the
+    attention SpMM ``A^T V`` of all heads, ``+ b``, its SDDMM and transposed SpMM for the
+    gradients, ``G^T X`` and the bias gradient."""
+    from geodl.nn.gin_conv import adjacency_pair
+    from geodl.nn.sparse_attention import _csr, _sddmm
+
+    n = x.size(0)
+    if kind == "GCN":
+        a_t, a = layer._transposed(ei, None, n, x.dtype)
+        w, b = layer.lin.weight.detach(), layer.bias.detach()
+
+        def run():
+            h = x @ w.t()  # (N, F)
+            _ = (a_t @ h).add_(b)  # forward SpMM, bias
+            _ = (a @ probe).t() @ x  # backward: A P, then the weight gradient
+            _ = probe.sum(0)  # bias gradient
+        return run
+    if kind == "GIN":
+        a_t, _ = adjacency_pair(ei, n, x.dtype)
+        lin1, lin2 = layer.nn[0], layer.nn[2]
+        w1, b1, w2, b2 = (t.detach() for t in (lin1.weight, lin1.bias, lin2.weight, lin2.bias))
+
+        def run():
+            z = (a_t @ x).add_(x)  # (N, C) forward SpMM, + (1 + eps) x
+            r = torch.addmm(b1, z, w1.t()).relu_()
+            _ = torch.addmm(b2, r, w2.t())
+            _ = probe.t() @ r, probe.sum(0)  # dW2, db2
+            d = torch.ops.aten.threshold_backward(probe @ w2, r, 0)  # d (z W1^T + b1)
+            _ = d.t() @ z, d.sum(0)  # dW1, db1
+        return run
+    layout = layer._layout(ei, n)[0]
+    H, C = layer.heads, layer.out_channels
+    w = layer.lin.weight.detach()
+    b = layer.bias.detach()
+    alpha = torch.rand(layout.col.numel(), generator=torch.Generator().manual_seed(1))
+    p = probe.view(n * H, C)  # (N*H, C) node-major, as the layout
+    shape_t = (layout.shape[1], layout.shape[0])
+
+    def run():
+        v = (x @ w.t()).view(n * H, C)  # (N*H, C)
+        out = _csr(layout.crow, layout.col, alpha, layout.shape) @ v  # forward SpMM
+        _ = out.view(n, H * C).add_(b)
+        _ = _sddmm(layout.crow, layout.col, layout.shape, p, v)  # d alpha
+        dv = _csr(layout.crow_t, layout.col_t, alpha, shape_t) @ p  # d V
+        _ = dv.view(n, H * C).t() @ x, probe.sum(0)  # dW, db
+    return run
+
+
+@paired
+def layer_speed(exp, seed: int, config: dict, root=None) -> dict[str, Outcome]:
+    """One ``config["layer"]`` layer (``"GCN"``, ``"GIN"``, ``"GAT"``) forward + backward
+    (weight gradients of a fixed random output gradient) on :func:`random_graph`, ``channels`` wide,
+    float32: geodl's layer with no flag (its structure built once per graph, in the warm-up
+    call), the PyG twin on ``edge_index`` with the same weights, and the primitive floor
+    (:func:`_floor`), interleaved. geodl's metrics: ``floor_ratio``, ``pyg_ratio``."""
+    kind, n, c = config["layer"], int(config["nodes"]), int(config["channels"])
+    ei = random_graph(n, int(config["edges"]), seed)
+    x = torch.randn(n, c, generator=torch.Generator().manual_seed(seed))
+    ours, theirs = _layers(kind, c, int(config.get("heads", 1)), seed)
+    probe = _probe(n, c)
+    with warnings.catch_warnings():  # torch flags sparse CSR as beta
+        warnings.simplefilter("ignore")
+        load = OtherLoad()
+        t = interleaved({"geodl": _step(lambda: ours(x, ei), list(ours.parameters()), probe),
+                         "floor": _floor(kind, ours, x, ei, probe),
+                         "pyg": _step(lambda: theirs(x, ei), list(theirs.parameters()), probe)},
+                        int(config["repeats"]))
+        cores = load.cores()
+        with torch.no_grad():
+            diff = (ours(x, ei) - theirs(x, ei)).abs().max().item()
+    geodl, floor, pyg = (t[k].median for k in ("geodl", "floor", "pyg"))
+    return {"geodl": speed_outcome(t["geodl"], cores, count_parameters(ours),
+                                   max_abs_diff=diff, edges=float(ei.size(1)),
+                                   floor_ratio=geodl / floor, pyg_ratio=geodl / pyg),
+            "floor": speed_outcome(t["floor"], cores),
+            "pyg": speed_outcome(t["pyg"], cores, count_parameters(theirs))}
+
+
+@paired
+def gin_epochs(exp, seed: int, config: dict, root=None) -> dict[str, Outcome]:
+    """Training epochs of geodl's GIN (the TU recipe's model) and its PyG twin on a TU
+    dataset, mini-batches from one shuffled PyG ``DataLoader`` per epoch (the collation is
+    timed, the same for both: new edge tensors every batch, so geodl builds each batch's
+    structure once, for all its layers), epochs interleaved."""
+    from torch_geometric.loader import DataLoader
+
+    from geodl.bench.twins import build_gnn
+    from geodl.models.gnn import GNNConfig
+
+    graphs = list(load_data("tu", config["dataset"], None if root is None else str(root)))
+    cfg = GNNConfig(in_channels=graphs[0].num_features, hidden_channels=32,
+                    out_channels=int(max(int(g.y.max()) for g in graphs)) + 1, num_layers=4,
+                    norm="batch", readout="sum", jumping_knowledge=True)
+    models = {impl: build_gnn("GIN", impl, cfg, seed) for impl in ("geodl", "pyg")}
+
+    def trainer(model):
+        opt = torch.optim.Adam(model.parameters(), lr=0.01)
+
+        def epoch():
+            model.train()
+            for b in DataLoader(graphs, batch_size=int(config["batch_size"]), shuffle=True):
+                opt.zero_grad(set_to_none=True)
+                F.cross_entropy(model(b), b.y).backward()
+                opt.step()
+        return epoch
+    torch.manual_seed(seed)  # the shuffles
+    load = OtherLoad()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        t = interleaved({k: trainer(m) for k, m in models.items()}, int(config["epochs"]))
+    cores = load.cores()
+    return {impl: speed_outcome(t[impl], cores, count_parameters(model),
+                                epochs_per_s=1.0 / t[impl].median,
+                                **({"pyg_ratio": t["geodl"].median / t["pyg"].median}
+                                   if impl == "geodl" else {}))
+            for impl, model in models.items()}

@@ -28,6 +28,37 @@ def _gcn_layer(nodes, edges, peer, target, seconds, cached=False):
                       "but lin + spmm + bias (the floor)" if peer == "pyg_spmm" else "")
 
 
+FLOOR_NOTE = ("floor = the SpMM/GEMM kernels the layer must call (forward + weight "
+              "gradients) on its prebuilt structure, timed alone in the same run; geodl runs "
+              "with no flag; the PyG twin (edge_index, same weights) is in the metrics: "
+              "pyg_ratio = geodl / PyG")
+
+
+def _layer_row(layer: str, nodes: int, seconds: float) -> Experiment:
+    """``layer`` forward + backward against its primitive floor and its PyG twin (avg degree
+    11); 1e6 nodes is left out of --quick."""
+    target = {"GCN": 1.1, "GIN": 1.1, "GAT": 1.3}[layer] if nodes >= 100_000 else None
+    return Experiment(f"random {nodes:,} nodes, avg degree 11", f"{layer}Conv (vs floor)",
+                      gcn_speed.layer_speed, {"layer": layer, "channels": 64, "heads": 4,
+                                              "nodes": nodes, "edges": 11 * nodes,
+                                              "repeats": 10},
+                      impls=("geodl", "floor", "pyg"), metric="ms", scale=1.0, unit="ms",
+                      higher_is_better=False, target=target, target_relative=True, seeds=3,
+                      seconds=seconds, quick={"repeats": 5},
+                      quick_seeds=0 if nodes >= 1_000_000 else 1, note=FLOOR_NOTE)
+
+
+def _gin_epochs(dataset: str, seconds: float) -> Experiment:
+    return Experiment(f"{dataset}, training epochs", "GIN", gcn_speed.gin_epochs,
+                      {"dataset": dataset, "batch_size": 32, "epochs": 5},
+                      impls=("geodl", "pyg"), metric="ms", scale=1.0, unit="ms",
+                      higher_is_better=False, target=1.0, target_relative=True, seeds=3,
+                      seconds=seconds, quick={"epochs": 2},
+                      load=partial(ex.load_data, "tu", dataset),
+                      note="mini-batches from one shuffled PyG DataLoader per epoch (collation "
+                      "timed, the same for both)")
+
+
 def _cora_epochs(cached: bool, seconds: float) -> Experiment:
     return Experiment("Cora, training epochs" + (", cached" if cached else ""), "GCN",
                       gcn_speed.gcn_epochs, {"cached": cached, "epochs": 50},
@@ -82,9 +113,14 @@ def _graph_op(op, peer, edges, seconds, repeats=5):
                       if peer == "pyg_edges" else "")
 
 
-register(Suite("speed", "GCN layer forward + backward against PyG's GCNConv (edge_index, CSR "
-               "adj_t, pre-normalised adj_t; uncached and cached) and Cora training epochs "
-               "against the model from PyG layers, every pair interleaved", (
+register(Suite("speed", "GCN, GIN and GAT layers forward + backward against their primitive "
+               "floor and PyG twin at 1e4 to 1e6 nodes; GCN layer against PyG's GCNConv "
+               "(edge_index, CSR adj_t, pre-normalised adj_t; uncached and cached), Cora "
+               "training epochs of the 2-layer GCN and PROTEINS epochs of GIN against the "
+               "models from PyG layers, every side of a row interleaved", (
+    *(_layer_row(layer, nodes, seconds * nodes / 1e5)
+      for layer, seconds in (("GCN", 4), ("GIN", 4), ("GAT", 10))
+      for nodes in (10_000, 100_000, 1_000_000)),
     _gcn_layer(100_000, 1_100_000, "pyg", 0.3, 5),
     _gcn_layer(100_000, 1_100_000, "pyg_csr", 1.05, 5),
     _gcn_layer(100_000, 1_100_000, "pyg_spmm", None, 5),
@@ -92,6 +128,7 @@ register(Suite("speed", "GCN layer forward + backward against PyG's GCNConv (edg
     _gcn_layer(100_000, 1_100_000, "pyg_csr", None, 5, cached=True),
     _cora_epochs(False, 3),
     _cora_epochs(True, 3),
+    _gin_epochs("PROTEINS", 20),
 )))
 
 register(Suite("fastpaths", "every fast path (grid, path, complete graph) against its native "

@@ -9,6 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from geodl.graph import cache
 from geodl.graph.structure import CompleteStructure
 from geodl.graph.validation import check_edge_index, check_positive_int
 from geodl.nn.message_passing import propagate
@@ -333,19 +334,14 @@ class MultiheadAttention(nn.Module):
 
     def _layout(self, base: Tensor | None, mask: Tensor | None, edges: Callable[[], Tensor],
                 N: int, M: int) -> SparseLayout:
-        """The CSR layout of ``edges()``, reused while ``base`` (the graph's edges) and the
-        padding mask are the same, unmodified tensors (a fixed graph, layer after step)."""
+        """The CSR layout of ``edges()``, built once per graph ``base`` (its edges), padding
+        mask and shape, and shared by every layer (:func:`geodl.graph.cache.structure`)."""
         H = self.num_heads
-        if base is None or base.is_inference() or (mask is not None and mask.is_inference()):
+        if base is None:  # edges built per call (bipartite): nothing to key a cache on
             return SparseLayout.build(edges(), N, M, H)
-        key = (base, base._version, mask, None if mask is None else mask._version, N, M, H)
-        cached = self.__dict__.get("_layout_cache")
-        if cached is not None and len(cached[0]) == len(key) and all(
-                a is b if isinstance(a, Tensor) else a == b for a, b in zip(cached[0], key)):
-            return cached[1]
-        layout = SparseLayout.build(edges(), N, M, H)
-        self.__dict__["_layout_cache"] = (key, layout)
-        return layout
+        return cache.structure(base, "attention_layout",
+                               lambda: SparseLayout.build(edges(), N, M, H), key=(N, M, H),
+                               tensors=(mask,))
 
     @staticmethod
     def _edges(g, x: Tensor, cross: bool, num_keys: int, num_graphs: int,

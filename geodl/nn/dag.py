@@ -2,7 +2,7 @@ r"""Topological levels of a DAG: the order in which a recurrent cell runs over a
 
 A node's level is its longest distance from a node without predecessors; all nodes of a level
 can update at once, once the levels before it are done. :func:`schedule` computes the levels
-of an ``edge_index`` (cached while that tensor lives and is not modified in place) and, per
+of an ``edge_index`` (once per graph, :mod:`geodl.graph.cache`) and, per
 level, the edges into it relabelled locally: its sources first (rows ``0..m-1`` of a small
 table), then the level's own nodes (rows ``m..m+n-1``). :func:`run_levels` runs
 :func:`~geodl.nn.propagate` level by level on those tables and hands each level's aggregate to
@@ -12,7 +12,6 @@ a cell: the RNN family (:mod:`geodl.nn.recurrent`) and the Tree-LSTM
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import accumulate
@@ -22,7 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from geodl.graph.validation import check_edge_index
+from geodl.graph import cache
 from geodl.nn.message_passing import propagate
 
 __all__ = ["Level", "Schedule", "schedule", "run_levels"]
@@ -56,9 +55,6 @@ class Schedule:
     sinks: Tensor
 
 
-_CACHE: dict[int, tuple[weakref.ref, dict]] = {}  # id(edge_index) -> (weak ref, schedules)
-
-
 def _levels(src: Tensor, dst: Tensor, n: int) -> Tensor:
     """Longest distance from a node without predecessors: Kahn's algorithm, one level a round
     (numpy on the CPU: the rounds are many small steps)."""
@@ -86,29 +82,17 @@ def _levels(src: Tensor, dst: Tensor, n: int) -> Tensor:
 
 def schedule(edge_index: Tensor, num_nodes: int, *, reverse: bool = False) -> Schedule:
     """The topological levels of the DAG ``edge_index`` (row 0 = source; ``reverse``: of the
-    graph with every edge flipped), cached per tensor while it is not modified in place.
+    graph with every edge flipped), built once per graph (:func:`geodl.graph.cache.structure`:
+    again when ``edge_index`` is edited in place or replaced).
 
     >>> s = schedule(torch.tensor([[0, 1, 2], [2, 2, 3]]), 4)  # a tree: 0, 1 -> 2 -> 3
     >>> [(lv.start, lv.size) for lv in s.levels], s.sinks.tolist()
     ([(0, 2), (2, 1), (3, 1)], [3])
     """
     n = int(num_nodes)
-    check_edge_index(edge_index, n)
-    if edge_index.is_inference():  # no version counter to key a cache on: build afresh
-        return _build_schedule(edge_index, n, reverse)
-    key = (n, edge_index._version, bool(reverse))
-    ref, cached = _CACHE.get(id(edge_index), (None, {}))
-    if ref is None or ref() is not edge_index:  # tensors compare elementwise: key on id
-        ref, cached = weakref.ref(edge_index), {}
-        _CACHE[id(edge_index)] = (ref, cached)
-        weakref.finalize(edge_index, _CACHE.pop, id(edge_index), None)
-    if key in cached:
-        return cached[key]
-    out = _build_schedule(edge_index, n, reverse)
-    for old in [k for k in cached if k[:2] != key[:2]]:  # an older version of this tensor
-        del cached[old]
-    cached[key] = out
-    return out
+    cache.check_edges(edge_index, n)
+    return cache.structure(edge_index, "dag_schedule",
+                           lambda: _build_schedule(edge_index, n, reverse), key=(n, bool(reverse)))
 
 
 def _build_schedule(edge_index: Tensor, n: int, reverse: bool) -> Schedule:

@@ -7,8 +7,10 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch_geometric.utils import add_self_loops, remove_self_loops
 
+from geodl.graph import cache
 from geodl.graph.validation import check_node_features, check_positive_int, check_probability
 from geodl.nn.message_passing import propagate
+from geodl.nn.sparse_attention import EdgeSoftmaxSpMM, SparseLayout, node_major_layout
 
 __all__ = ["GATConv"]
 
@@ -35,6 +37,14 @@ class GATConv(nn.Module):
     :func:`~geodl.nn.propagate`: message ``W x_j`` per head, ``aggregate="softmax"`` with
     logits :math:`\mathrm{LeakyReLU}(s_j + t_i)`, dropout on :math:`\alpha`. Equal to PyG's
     ``GATConv`` with the same ``lin``, ``att_src``, ``att_dst`` and ``bias`` (same names).
+    **Fast path** (default): the edges (self-loops added) as one CSR layout of all heads
+    (:func:`~geodl.nn.sparse_attention.node_major_layout`), built once per graph and shared
+    by every layer and epoch (:mod:`geodl.graph.cache`); the scores
+    :math:`s = X (W^{(h)\top} a_{src}^{(h)})_h` by one small GEMM, a row softmax of the
+    logits on the layout and one sparse matmul :math:`\mathrm{A}^\top (X W)` for all heads
+    (:class:`~geodl.nn.sparse_attention.EdgeSoftmaxSpMM`) on the node-major ``(N*H, C)`` view:
+    no ``(E, H, C)`` messages, no copies.
+    ``fast=False`` takes :func:`~geodl.nn.propagate` itself.
 
     Args:
         in_channels: size of each input feature :math:`F_{in}`.
@@ -80,22 +90,50 @@ class GATConv(nn.Module):
         if self.bias is not None:
             nn.init.zeros_(self.bias)
 
-    def forward(self, x: Tensor, edge_index: Tensor) -> Tensor:
+    def _edges(self, edge_index: Tensor, n: int) -> Tensor:
+        """The edges messages flow along: every self-loop replaced by one per node, as PyG."""
+        if self.add_self_loops:
+            edge_index, _ = remove_self_loops(edge_index)
+            edge_index, _ = add_self_loops(edge_index, num_nodes=n)
+        return edge_index
+
+    def _layout(self, edge_index: Tensor, n: int) -> tuple[SparseLayout, Tensor]:
+        """``(layout, row)``: the node-major CSR layout of :meth:`_edges` for all heads and
+        the row of each entry; once per graph (:func:`geodl.graph.cache.structure`)."""
+        def build() -> tuple[SparseLayout, Tensor]:
+            cache.check_edges(edge_index, n)
+            return node_major_layout(self._edges(edge_index, n), n, self.heads)
+
+        return cache.structure(edge_index, "gat_layout", build,
+                               key=(n, self.heads, self.add_self_loops))
+
+    def forward(self, x: Tensor, edge_index: Tensor, *, fast: bool = True) -> Tensor:
+        """``fast=False`` takes the generic :func:`~geodl.nn.propagate` path (same result)."""
         check_node_features(x, self.in_channels, f"GATConv({self.in_channels}, "
                             f"{self.out_channels})")
         H, C = self.heads, self.out_channels
         n = x.size(0)
         h = self.lin(x).view(n, H, C)  # (N, H, C)
-        s = (h * self.att_src).sum(-1)  # (N, H) source score a_src . W x_j
-        t = (h * self.att_dst).sum(-1)  # (N, H) target score a_dst . W x_i
-        if self.add_self_loops:
-            edge_index, _ = remove_self_loops(edge_index)
-            edge_index, _ = add_self_loops(edge_index, num_nodes=n)
-        src, dst = edge_index
-        logits = F.leaky_relu(s[src] + t[dst], self.negative_slope)  # (E, H)
-        out = propagate(h, edge_index, aggregate="softmax", attention=logits,
-                        attention_dropout=self.dropout, training=self.training,
-                        num_nodes=n)  # (N, H, C)
+        if fast:
+            layout, row = self._layout(edge_index, n)
+            w = self.lin.weight.view(H, C, -1)  # (H, C, F_in)
+            s = x @ (w * self.att_src.view(H, C, 1)).sum(1).t()  # (N, H) a_src . W x_j
+            t = x @ (w * self.att_dst.view(H, C, 1)).sum(1).t()  # (N, H) a_dst . W x_i
+            keep = None
+            if self.training and self.dropout > 0:  # attention dropout: a scaled 0/1 mask
+                keep = h.new_empty(layout.col.numel()).bernoulli_(1 - self.dropout)
+                keep = keep / (1 - self.dropout)  # (H*E,)
+            out = EdgeSoftmaxSpMM.apply(s.view(-1), t.view(-1), h.view(n * H, C), layout, row,
+                                        keep, self.negative_slope).view(n, H, C)  # (N, H, C)
+        else:
+            s = (h * self.att_src).sum(-1)  # (N, H) source score a_src . W x_j
+            t = (h * self.att_dst).sum(-1)  # (N, H) target score a_dst . W x_i
+            edge_index = self._edges(edge_index, n)
+            src, dst = edge_index
+            logits = F.leaky_relu(s[src] + t[dst], self.negative_slope)  # (E, H)
+            out = propagate(h, edge_index, aggregate="softmax", attention=logits,
+                            attention_dropout=self.dropout, training=self.training,
+                            num_nodes=n)  # (N, H, C)
         out = out.reshape(n, H * C) if self.concat else out.mean(dim=1)  # (N, H*C) or (N, C)
         if self.bias is not None:
             out = out + self.bias

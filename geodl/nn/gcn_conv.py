@@ -6,8 +6,9 @@ import torch
 from torch import Tensor, nn
 from torch_geometric.data import Data
 
+from geodl.graph import cache
 from geodl.graph.graph import Graph
-from geodl.graph.matrices import _gcn_norm_entries, _to_matrix
+from geodl.graph.matrices import _gcn_norm_entries, matrix_from_entries
 from geodl.graph.validation import check_node_features, check_positive_int
 from geodl.nn.message_passing import propagate
 
@@ -58,8 +59,10 @@ class GCNConv(nn.Module):
     **Configuration of** :func:`~geodl.nn.propagate`: ``message = x_j W``, ``edge_weight`` =
     the entries of :math:`\hat A`, ``aggregate="sum"``, no node update (the bias is added
     after). **Fast path** (default): one sparse matmul :math:`\hat A^\top (X W)` with the CSR
-    matrix :math:`\hat A` (its transpose is a free CSC view). Both agree to float64 round-off
-    and equal PyG's ``GCNConv`` with the same weights.
+    matrices :math:`\hat A^\top` and :math:`\hat A` (for the backward pass), built once per
+    graph and shared by every layer and epoch (:mod:`geodl.graph.cache`; new or edited edges
+    rebuild them). The definition path builds its weighted edges from ``edge_index`` on every
+    call. Both agree to float64 round-off and equal PyG's ``GCNConv`` with the same weights.
 
     Args:
         in_channels: size of each input feature :math:`F_{in}`.
@@ -67,8 +70,9 @@ class GCNConv(nn.Module):
         bias: learn an additive bias.
         add_self_loops: use :math:`A + I` (nodes that have a self-loop keep it, as in PyG).
         improved: self-loop weight 2 instead of 1 (:math:`A + 2I`).
-        cached: compute :math:`\hat A` once and reuse it (transductive learning on one graph
-            only: later calls ignore their edges).
+        cached: accepted for compatibility with PyG and not needed: :math:`\hat A` is always
+            computed once per graph (and, unlike PyG's flag, rebuilt for new or edited edges,
+            never stale). Opt out of the cache with ``geodl.graph.cache.disabled()``.
 
     Shapes:
         - x ``(N, F_in)``, edge_index ``(2, E)`` (or a graph carrying ``edge_index`` and
@@ -89,16 +93,12 @@ class GCNConv(nn.Module):
         self.add_self_loops, self.improved, self.cached = add_self_loops, improved, cached
         self.lin = nn.Linear(in_channels, out_channels, bias=False)
         self.bias = nn.Parameter(torch.empty(out_channels)) if bias else None
-        self._cache: Tensor | None = None
-        self._cache_t: tuple[Tensor, Tensor] | None = None
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
         nn.init.xavier_uniform_(self.lin.weight)  # glorot, as PyG
         if self.bias is not None:
             nn.init.zeros_(self.bias)
-        self._cache = None
-        self._cache_t = None
 
     def _entries(self, edge_index: Tensor, edge_weight: Tensor | None, num_nodes: int,
                  dtype: torch.dtype) -> tuple[Tensor, Tensor, Tensor, int]:
@@ -111,31 +111,29 @@ class GCNConv(nn.Module):
 
     def propagation_matrix(self, edge_index: Tensor, edge_weight: Tensor | None,
                            num_nodes: int, dtype: torch.dtype) -> Tensor:
-        r""":math:`\hat A` as an ``(N, N)`` CSR matrix indexed ``[source, target]`` (cached if
-        ``cached=True``)."""
-        if self.cached and self._cache is not None:
-            return self._cache
-        row, col, value, n = self._entries(edge_index, edge_weight, num_nodes, dtype)
-        a_hat = _to_matrix(row, col, value, n, sparse=True)
-        if self.cached:
-            self._cache = a_hat
+        r""":math:`\hat A` as an ``(N, N)`` CSR matrix indexed ``[source, target]``, built once
+        per graph (:mod:`geodl.graph.cache`)."""
+        a_hat = self._transposed(edge_index, edge_weight, num_nodes, dtype)[1]
+        if a_hat is None:  # weights that need a gradient: built on request only
+            row, col, value, n = self._entries(edge_index, edge_weight, num_nodes, dtype)
+            a_hat = matrix_from_entries(row, col, value, n, sparse=True)
         return a_hat
 
     def _transposed(self, edge_index: Tensor, edge_weight: Tensor | None, num_nodes: int,
                     dtype: torch.dtype) -> tuple[Tensor, Tensor | None]:
-        """``(A_hat^T, A_hat)`` as CSR matrices, built from one set of entries (cached if
-        ``cached=True``); ``A_hat`` is built lazily, only for a backward pass."""
-        if self.cached and self._cache_t is not None:
-            return self._cache_t
-        row, col, value, n = self._entries(edge_index, edge_weight, num_nodes, dtype)
-        a_t = _to_matrix(col, row, value, n, sparse=True)  # A_hat^T: row = target
-        a = (_to_matrix(row, col, value.detach(), n, sparse=True)
-             if torch.is_grad_enabled() and not value.requires_grad else None)
-        if self.cached:
-            self._cache_t = (a_t, a if a is not None else
-                             _to_matrix(row, col, value.detach(), n, sparse=True))
-            return self._cache_t
-        return a_t, a
+        """``(A_hat^T, A_hat)`` as CSR matrices from one set of entries, built once per graph,
+        weights and options (:func:`geodl.graph.cache.structure`): every layer and epoch on
+        the same edges shares them; new or edited edges rebuild them. With weights that need
+        a gradient (never cached) ``A_hat`` is ``None``: torch's sparse autograd needs none."""
+        def build() -> tuple[Tensor, Tensor | None]:
+            row, col, value, n = self._entries(edge_index, edge_weight, num_nodes, dtype)
+            a_t = matrix_from_entries(col, row, value, n, sparse=True)  # A_hat^T: row = target
+            if value.requires_grad:
+                return a_t, None
+            return a_t, matrix_from_entries(row, col, value, n, sparse=True)
+
+        return cache.structure(edge_index, "gcn_norm", build, tensors=(edge_weight,),
+                               key=(num_nodes, dtype, self.add_self_loops, self.improved))
 
     def forward(self, x: Tensor, edge_index: Tensor | Data, edge_weight: Tensor | None = None,
                 *, fast: bool = True) -> Tensor:
@@ -150,16 +148,12 @@ class GCNConv(nn.Module):
                 out = a_t @ h  # A^T X W: one sparse matmul
             else:
                 out = _TransposedSpMM.apply(a_t, a, h)
-        else:
-            # the entries of A_hat as weighted edges source -> target
-            a_hat = self.propagation_matrix(edge_index, edge_weight, x.size(0), x.dtype)
-            n = a_hat.size(0)
-            row = torch.repeat_interleave(torch.arange(n, device=h.device),
-                                          a_hat.crow_indices().diff())
-            edges = torch.stack([row, a_hat.col_indices()])  # (2, nnz)
-            out = propagate(h, edges, edge_weight=a_hat.values(), aggregate="sum", num_nodes=n)
-        if self.bias is not None:
-            out = out + self.bias
+        else:  # the definition: the entries of A_hat as weighted edges source -> target
+            row, col, value, n = self._entries(edge_index, edge_weight, x.size(0), x.dtype)
+            out = propagate(h, torch.stack([row, col]), edge_weight=value, aggregate="sum",
+                            num_nodes=n)  # (N, F_out)
+        if self.bias is not None:  # in place on the fast path: nothing saved its output
+            out = out.add_(self.bias) if fast else out + self.bias
         return out
 
     def extra_repr(self) -> str:

@@ -5,7 +5,10 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from geodl.graph import cache
+from geodl.graph.matrices import matrix_from_entries
 from geodl.graph.validation import check_node_features
+from geodl.nn.gcn_conv import _TransposedSpMM
 from geodl.nn.message_passing import propagate
 
 __all__ = ["GINConv", "GINEConv"]
@@ -28,7 +31,10 @@ class GINConv(nn.Module):
     **Configuration of** :func:`~geodl.nn.propagate`: default message ``x_j``,
     ``aggregate="sum"``, node update :math:`\gamma(x_i, a_i) = h_\Theta((1+\epsilon) x_i + a_i)`.
     Equal to PyG's ``GINConv`` sharing the same ``nn``. Parallel edges count once each; edge
-    weights are not used (see :class:`GINEConv` for edge features).
+    weights are not used (see :class:`GINEConv` for edge features). **Fast path** (default):
+    :math:`A^\top X` as one sparse matmul with the CSR matrices :math:`A^\top` and :math:`A`
+    (for the backward pass), built once per graph and shared by every layer and epoch
+    (:mod:`geodl.graph.cache`); ``fast=False`` takes :func:`~geodl.nn.propagate` itself.
 
     Args:
         nn: the network :math:`h_\Theta`, mapping ``(N, F_in)`` to ``(N, F_out)``, e.g. an MLP.
@@ -66,14 +72,33 @@ class GINConv(nn.Module):
             width = -1
         check_node_features(x, width, f"{type(self).__name__}(nn={type(self.nn).__name__})")
 
-    def forward(self, x: Tensor, edge_index: Tensor) -> Tensor:
+    def forward(self, x: Tensor, edge_index: Tensor, *, fast: bool = True) -> Tensor:
+        """``fast=False`` takes the generic :func:`~geodl.nn.propagate` path (same result)."""
         self._check(x)
+        if fast:
+            a_t, a = adjacency_pair(edge_index, x.size(0), x.dtype)
+            aggregated = _TransposedSpMM.apply(a_t, a, x)  # (N, F_in): A^T X, one sparse matmul
+            return self.nn(aggregated.addcmul_(1 + self.eps, x))  # (1 + eps) X + A^T X, in place
         return propagate(x, edge_index, aggregate="sum",
                          update=lambda x_i, a: self.nn((1 + self.eps) * x_i + a))
 
     def extra_repr(self) -> str:
         train = isinstance(self.eps, torch.nn.Parameter)
         return f"eps={self.eps.detach().item():g}, train_eps={train}"
+
+
+def adjacency_pair(edge_index: Tensor, num_nodes: int, dtype: torch.dtype
+                   ) -> tuple[Tensor, Tensor]:
+    """``(A^T, A)``: the unweighted adjacency (parallel edges summed) and its transpose as CSR
+    matrices, built once per graph (:func:`geodl.graph.cache.structure`)."""
+    def build() -> tuple[Tensor, Tensor]:
+        cache.check_edges(edge_index, num_nodes)
+        src, dst = edge_index
+        ones = torch.ones(src.numel(), dtype=dtype, device=edge_index.device)
+        return (matrix_from_entries(dst, src, ones, num_nodes, sparse=True),  # A^T: row = target
+                matrix_from_entries(src, dst, ones, num_nodes, sparse=True))
+
+    return cache.structure(edge_index, "adjacency", build, key=(num_nodes, dtype))
 
 
 def _in_channels(module: nn.Module) -> int:

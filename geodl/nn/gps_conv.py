@@ -9,6 +9,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch_geometric.utils import to_dense_batch
 
+from geodl.graph import cache
 from geodl.graph.graph import Graph
 from geodl.graph.proximity import shortest_paths
 from geodl.graph.validation import check_option
@@ -125,8 +126,12 @@ class GPSConv(nn.Module):
 
     def attention_bias(self, edge_index: Tensor, batch: Tensor, num_graphs: int,
                        max_len: int) -> Tensor:
-        """The additive distance bias ``(B, H, L, L)``, ``[b, h, i, j]`` for query ``i``."""
-        dist = dense_distances(edge_index, batch, num_graphs, max_len, self.max_distance)
+        """The additive distance bias ``(B, H, L, L)``, ``[b, h, i, j]`` for query ``i``; the
+        distances are computed once per graph and batch (:func:`geodl.graph.cache.structure`)."""
+        dist = cache.structure(
+            edge_index, "dense_distances",
+            lambda: dense_distances(edge_index, batch, num_graphs, max_len, self.max_distance),
+            key=(num_graphs, max_len, self.max_distance), tensors=(batch,))
         dist = dist.masked_fill(dist < 0, self.max_distance + 1)  # (B, L, L) [b, u, v]: u -> v
         bias = self.spd_bias(dist.transpose(1, 2))  # (B, L_query, L_key, H): hops key -> query
         return bias.permute(0, 3, 1, 2)  # (B, H, L, L)
@@ -150,8 +155,11 @@ class GPSConv(nn.Module):
 
     def forward(self, x: Tensor, edge_index: Tensor, batch: Tensor | None = None,
                 **kwargs: Any) -> Tensor:
-        if batch is None:
-            batch = torch.zeros(x.size(0), dtype=torch.long, device=x.device)
+        if batch is None:  # one graph; the same vector every call, to key cached structures
+            n = x.size(0)
+            batch = cache.structure(edge_index, "one_graph_batch", key=(n, x.device),
+                                    build=lambda: torch.zeros(n, dtype=torch.long,
+                                                              device=x.device))
         elif batch.numel() > 1 and bool((batch.diff() < 0).any()):
             raise ValueError("GPSConv needs the nodes of each graph together, batch sorted "
                              "(as PyG's Batch.from_data_list makes it); sort the nodes by "

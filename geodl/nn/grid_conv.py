@@ -19,7 +19,6 @@ cached per shape), ``"native"`` the torch convolution.
 
 from __future__ import annotations
 
-import functools
 import math
 from typing import Literal
 
@@ -28,6 +27,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch_geometric.data import Data
 
+from geodl.graph import cache
 from geodl.graph.graph import Graph, grid_graph
 from geodl.graph.structure import GridStructure
 from geodl.graph.validation import check_option, check_pair, check_positive_int
@@ -41,17 +41,12 @@ __all__ = ["GridConv", "TypedAdjacency", "grid_adjacency", "grid_edges", "typed_
 Pair = tuple[int, int]
 
 
-# the old private name, still imported by grid_pool.py until its rewrite lands (issue 15, wt-a);
-# new code uses geodl.graph.validation.check_pair
-_pair = check_pair
-
-
 def conv_output_size(size: int, kernel: int, stride: int, padding: int, dilation: int) -> int:
     """``floor((size + 2 padding - dilation (kernel - 1) - 1) / stride) + 1``, as ``nn.Conv2d``."""
     return (size + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
 
 
-@functools.lru_cache(maxsize=32)
+@cache.shape_structure("grid_edges")
 def _grid_edges_cached(batch_size: int, in_hw: Pair, out_hw: Pair, kernel: Pair, stride: Pair,
                        padding: Pair, dilation: Pair, device: torch.device
                        ) -> tuple[Tensor, Tensor, Tensor]:
@@ -95,15 +90,9 @@ def grid_edges(batch_size: int, in_hw: Pair, out_hw: Pair, kernel_size: Pair, st
     >>> src[:4].tolist(), dst[:4].tolist(), t[:4].tolist()  # output pixel 0 sees a 2x2 window
     ([0, 1, 3, 4], [0, 0, 0, 0], [0, 1, 2, 3])
     """
-    build = _uncached(_grid_edges_cached)
-    return build(batch_size, tuple(in_hw), tuple(out_hw), tuple(kernel_size), tuple(stride),
-                 tuple(padding), tuple(dilation), torch.device(device))
-
-
-def _uncached(cached):
-    """The function behind an ``lru_cache`` while ``torch.export``/``torch.compile`` traces:
-    a trace computes fake tensors, which must not stay in the cache for the eager calls."""
-    return cached.__wrapped__ if torch.compiler.is_compiling() else cached
+    return _grid_edges_cached(batch_size, tuple(in_hw), tuple(out_hw), tuple(kernel_size),
+                              tuple(stride), tuple(padding), tuple(dilation),
+                              torch.device(device))
 
 
 def grid_of(x: Tensor, g: Data) -> GridStructure | None:
@@ -154,11 +143,11 @@ def grid_adjacency(batch_size: int, in_hw: Pair, out_hw: Pair, kernel_size: Pair
                    aggregate: Literal["sum", "mean"] = "sum",
                    dtype: torch.dtype = torch.float32) -> TypedAdjacency:
     """:func:`grid_edges` as a :class:`TypedAdjacency` (cached per shape and dtype)."""
-    return _uncached(_grid_adjacency_cached)(batch_size, in_hw, out_hw, kernel_size, stride,
-                                             padding, dilation, device, aggregate, dtype)
+    return _grid_adjacency_cached(batch_size, in_hw, out_hw, kernel_size, stride, padding,
+                                  dilation, device, aggregate, dtype)
 
 
-@functools.lru_cache(maxsize=32)
+@cache.shape_structure("grid_adjacency")
 def _grid_adjacency_cached(batch_size: int, in_hw: Pair, out_hw: Pair, kernel_size: Pair,
                            stride: Pair, padding: Pair, dilation: Pair, device: torch.device,
                            aggregate: str, dtype: torch.dtype) -> TypedAdjacency:

@@ -20,7 +20,7 @@ Like every grid layer, ``layer(x, g) -> (x_out, g_out)`` (see :mod:`geodl.nn.gri
 
 from __future__ import annotations
 
-import functools
+import copy
 from typing import Literal
 
 import torch
@@ -29,12 +29,13 @@ from torch import Tensor, nn
 from torch_geometric.data import Data
 from torch_geometric.utils import coalesce, remove_self_loops
 
+from geodl.graph import cache
 from geodl.graph.graph import Graph
-from geodl.graph.validation import check_edge_index, check_option
+from geodl.graph.structure import GridStructure
+from geodl.graph.validation import check_edge_index, check_option, check_pair
 from geodl.nn.grid_conv import (
     Pair,
     TypedAdjacency,
-    _pair,
     conv_output_size,
     grid_edges,
     grid_of,
@@ -122,7 +123,7 @@ def cluster_unpool(x: Tensor, cluster: Tensor) -> Tensor:
                                cluster.numel(), "sum")
 
 
-@functools.lru_cache(maxsize=32)
+@cache.shape_structure("window_adjacency")
 def _window_adjacency(batch_size: int, in_hw: Pair, out_hw: Pair, kernel_size: Pair,
                       stride: Pair, padding: Pair, device: torch.device,
                       dtype: torch.dtype) -> TypedAdjacency:
@@ -133,7 +134,7 @@ def _window_adjacency(batch_size: int, in_hw: Pair, out_hw: Pair, kernel_size: P
                                 batch_size * out_hw[0] * out_hw[1], 1, "mean", dtype)
 
 
-@functools.lru_cache(maxsize=32)
+@cache.shape_structure("window_slots")
 def _window_slots(batch_size: int, in_hw: Pair, out_hw: Pair, kernel_size: Pair, stride: Pair,
                   padding: Pair, device: torch.device) -> Tensor:
     """``(N_out, K)``: the source of the edge of type ``t`` into each output pixel, ``N_in``
@@ -156,7 +157,7 @@ def _window_max(x: Tensor, slots: Tensor) -> Tensor:
     return msgs.view(*slots.shape, x.size(1)).max(dim=1).values  # (N_out, C)
 
 
-@functools.lru_cache(maxsize=32)
+@cache.shape_structure("copy_adjacency")
 def _copy_adjacency(batch_size: int, hw: Pair, scale: Pair, device: torch.device,
                     dtype: torch.dtype) -> TypedAdjacency:
     """Every fine pixel's copy of its coarse pixel as one 0/1 sparse matrix, cached."""
@@ -164,6 +165,24 @@ def _copy_adjacency(batch_size: int, hw: Pair, scale: Pair, device: torch.device
     n_coarse = batch_size * hw[0] * hw[1]
     return TypedAdjacency.build(fine, torch.arange(fine.numel(), device=device), None,
                                 n_coarse, fine.numel(), 1, "sum", dtype)
+
+
+def _output_grid(s: GridStructure, window: tuple[Pair, Pair, Pair] | None = None,
+                 scale: Pair = (1, 1)) -> tuple[Pair, Graph]:
+    """``(out_hw, like_grid(s, *out_hw))`` after a pooling ``window`` (kernel size, stride,
+    padding) or an upsampling by ``scale``, built once per shape
+    (:func:`geodl.graph.cache.by_shape`); the graph is handed out as a shallow copy, so a
+    caller's attributes never reach the next call."""
+    def build() -> tuple[Pair, Graph]:
+        if window is None:
+            out_hw = (s.height * scale[0], s.width * scale[1])
+        else:
+            out_hw = tuple(conv_output_size(n, k, st, p, 1) for n, k, st, p in zip(
+                (s.height, s.width), *window))
+        return out_hw, like_grid(s, *out_hw)  # type: ignore[return-value]
+
+    out_hw, grid = cache.by_shape("output_grid", (s, window, scale), build)
+    return out_hw, copy.copy(grid)
 
 
 def _image(x: Tensor, s) -> Tensor:
@@ -210,9 +229,9 @@ class GridPool(nn.Module):
     def __init__(self, kernel_size: int | Pair, stride: int | Pair | None = None,
                  padding: int | Pair = 0, aggregate: Literal["max", "mean"] = "max"):
         super().__init__()
-        self.kernel_size = _pair(kernel_size, "kernel_size")
-        self.stride = self.kernel_size if stride is None else _pair(stride, "stride")
-        self.padding = _pair(padding, "padding", minimum=0)
+        self.kernel_size = check_pair(kernel_size, "kernel_size")
+        self.stride = self.kernel_size if stride is None else check_pair(stride, "stride")
+        self.padding = check_pair(padding, "padding", minimum=0)
         if any(2 * p > k for p, k in zip(self.padding, self.kernel_size)):
             raise ValueError(f"padding={padding} must be at most kernel_size // 2 = "
                              f"{tuple(k // 2 for k in self.kernel_size)}, as in max_pool2d.")
@@ -227,9 +246,7 @@ class GridPool(nn.Module):
         if s is None:
             raise ValueError("GridPool on a general graph needs cluster= (the coarse node of "
                              "every node), or a grid graph (grid_graph(h, w)).")
-        out_hw = tuple(conv_output_size(n, k, st, p, 1) for n, k, st, p in zip(
-            (s.height, s.width), self.kernel_size, self.stride, self.padding))
-        g_out = like_grid(s, *out_hw)
+        out_hw, g_out = _output_grid(s, (self.kernel_size, self.stride, self.padding))
         if fast:
             pool = F.max_pool2d if self.aggregate == "max" else F.avg_pool2d
             extra = {} if self.aggregate == "max" else {"count_include_pad": False}
@@ -272,7 +289,7 @@ class GridUpsample(nn.Module):
 
     def __init__(self, scale_factor: int | Pair = 2):
         super().__init__()
-        self.scale_factor = _pair(scale_factor, "scale_factor")
+        self.scale_factor = check_pair(scale_factor, "scale_factor")
 
     def cluster(self, s) -> Tensor:
         """The coarse node of every fine node, ``(B * sH * sW,)``."""
@@ -292,7 +309,7 @@ class GridUpsample(nn.Module):
         if s is None:
             raise ValueError("GridUpsample needs a grid graph (grid_graph(h, w)); on a general "
                              "graph use cluster_unpool(x, cluster).")
-        g_out = like_grid(s, s.height * self.scale_factor[0], s.width * self.scale_factor[1])
+        _, g_out = _output_grid(s, scale=self.scale_factor)
         if fast:
             img = F.interpolate(_image(x, s), scale_factor=self.scale_factor, mode="nearest")
             return _nodes(img), g_out

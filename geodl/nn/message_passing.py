@@ -38,6 +38,7 @@ import torch.nn.functional as F
 from torch import Tensor
 from torch_geometric.utils import scatter, softmax
 
+from geodl.graph import cache
 from geodl.graph.validation import check_edge_index, check_option, check_positive_int
 
 __all__ = ["propagate", "k_hop_edges"]
@@ -186,7 +187,8 @@ def propagate(
             raise ValueError(f"hops={hops}: edge_attr, edge_weight and attention tensors belong "
                              f"to the 1-hop edges; pass hops=1, or compute them on "
                              f"k_hop_edges(edge_index, num_nodes, hops) yourself.")
-        edge_index = k_hop_edges(edge_index, n, hops)
+        edge_index = cache.structure(edge_index, "k_hop_edges",
+                                     lambda: k_hop_edges(edge_index, n, hops), key=(n, hops))
     if virtual_node:
         if isinstance(attention, Tensor):
             raise ValueError("virtual_node=True adds edges, so attention logits must be a "
@@ -242,9 +244,9 @@ def _node_sets(x, edge_index: Tensor, size, num_nodes: int | None
     else:
         n_src, n_dst = x_src.size(0), x_dst.size(0)
     if n_src == n_dst and x_dst is x_src:
-        check_edge_index(edge_index, n_src)
+        cache.check_edges(edge_index, n_src)  # the id scan: once per graph (geodl.graph.cache)
     else:
-        check_edge_index(edge_index, max(n_src, n_dst))
+        cache.check_edges(edge_index, max(n_src, n_dst))
         if edge_index.numel() and not edge_index.is_meta and not torch.compiler.is_compiling():
             for row, n, what in ((0, n_src, "source"), (1, n_dst, "target")):
                 top = int(edge_index[row].max())

@@ -13,11 +13,13 @@ import warnings
 from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor
 from torch.autograd.function import once_differentiable
 from torch_geometric.utils import segment, softmax
 
-__all__ = ["SparseLayout", "SparseAttention", "PAD"]
+__all__ = ["SparseLayout", "SparseAttention", "EdgeSoftmaxSpMM", "node_major_layout",
+           "PAD"]
 
 #: The row softmax pads the rows to the largest in-degree when that costs at most this factor
 #: in memory (complete graphs: 1, causal: < 2); beyond it, segment reductions.
@@ -117,6 +119,48 @@ class SparseLayout:
         return self._entries(a * (da - (a * da).sum(-1, keepdim=True)))
 
 
+def node_major_layout(edge_index: Tensor, num_nodes: int, heads: int
+                      ) -> tuple[SparseLayout, Tensor]:
+    """The edges ``j -> i`` of every head as one CSR matrix ``(N*H, N*H)`` with **node-major**
+    rows and columns (row ``i*H + h``, column ``j*H + h``), so that node-major ``(N, H, C)``
+    features are its ``(N*H, C)`` operand and result with no copy; and the row of every
+    entry, ``(H*E,)``. Entries are ordered by target, head, then source; the row softmax pads
+    as :class:`SparseLayout` does. A row's column is the source's flat index in ``(N, H)``
+    scores, its row the target's: ``s.view(-1)[col] + t.view(-1)[row]`` are the logits."""
+    src, dst = edge_index
+    n, E, H = num_nodes, src.numel(), heads
+    dev = src.device
+    order = torch.argsort(dst * n + src)  # by target, then source
+    src, dst = src[order], dst[order]
+    deg = torch.bincount(dst, minlength=n)  # (N,) in-degrees
+    ptr = torch.cat([deg.new_zeros(1), deg.cumsum(0)])  # (N + 1,)
+    rank = torch.arange(E, device=dev) - ptr[dst]  # (E,) position among the target's edges
+    h = torch.arange(H, device=dev).view(H, 1)  # (H, 1)
+    # entry of (edge e, head h): the target's block, then head h's row, then the rank
+    entry = ((ptr[dst] * H + rank).view(1, E) + h * deg[dst].view(1, E)).view(-1)  # (H*E,)
+    col = torch.empty(H * E, dtype=torch.long, device=dev)
+    row = torch.empty(H * E, dtype=torch.long, device=dev)
+    col[entry] = (src.view(1, E) * H + h).view(-1)
+    row[entry] = (dst.view(1, E) * H + h).view(-1)
+    counts = deg.repeat_interleave(H)  # (N*H,) entries of every row
+    crow = torch.cat([counts.new_zeros(1), counts.cumsum(0)])  # (N*H + 1,)
+    perm_t = torch.argsort(col * (n * H) + row)  # entries by column, then row: the transpose
+    crow_t = torch.cat([counts.new_zeros(1),
+                        torch.bincount(col, minlength=n * H).cumsum(0)])
+    width = int(deg.max()) if n and E else 0
+    slots = None
+    if E == 0:
+        width = None
+    elif n * width <= PAD * E:
+        slots = row * width + (torch.arange(H * E, device=dev) - crow[row])  # (H*E,)
+    else:
+        width = None
+    i32 = torch.int32 if H * max(E, n) < 2**31 else torch.int64
+    layout = SparseLayout(crow.to(i32), col.to(i32), crow_t.to(i32), row[perm_t].to(i32),
+                          perm_t.to(i32), (n * H, n * H), width, slots)
+    return layout, row.to(i32)
+
+
 class SparseAttention(torch.autograd.Function):
     """``(softmax(SDDMM(q, k)) * keep) @ v`` on a CSR pattern: O(E H) memory, no ``(E, H, d)``
     tensors; ``keep`` (``(H*E,)`` or ``None``) is the attention dropout's scaled mask.
@@ -157,3 +201,47 @@ class SparseAttention(torch.autograd.Function):
                 ds_t = ds.index_select(0, lay.perm_t)
                 dk = _csr(lay.crow_t, lay.col_t, ds_t, shape_t) @ q  # (H*M, d)
         return dq, dk, dv, None, None
+
+
+class EdgeSoftmaxSpMM(torch.autograd.Function):
+    """GAT's attention on a node-major CSR layout (:func:`node_major_layout`): logits
+    ``LeakyReLU(s_j + t_i)`` from per-node scores ``s``, ``t`` ``(N*H,)``, a softmax over
+    each row, then ``(alpha * keep) @ v`` (``keep``: the dropout's scaled mask or ``None``);
+    differentiable in ``s``, ``t`` and ``v``, with no ``(E, H)`` tensor kept for autograd
+    but ``alpha``, the logits and the weights.
+
+    Backward, without a softmax of its own: with ``G = SDDMM(dout, v) * keep``,
+    ``rowsum(alpha * G) = rowsum(dout * out)`` (as in FlashAttention), so
+    ``dlogits = alpha * (G - (dout * out).sum(-1)[row])``; then the LeakyReLU's slope,
+    ``dt`` = row sums (contiguous segments), ``ds`` = column sums, ``dv = A^T dout``."""
+
+    @staticmethod
+    def forward(ctx, s: Tensor, t: Tensor, v: Tensor, layout: SparseLayout, row: Tensor,
+                keep: Tensor | None, negative_slope: float) -> Tensor:
+        pre = s.index_select(0, layout.col).add_(t.index_select(0, row))  # (nnz,) s_j + t_i
+        alpha = layout.softmax(F.leaky_relu(pre, negative_slope))  # sums to 1 over each row
+        weights = alpha if keep is None else alpha * keep
+        out = _csr(layout.crow, layout.col, weights, layout.shape) @ v  # (rows, d)
+        ctx.layout, ctx.row, ctx.keep, ctx.slope = layout, row, keep, negative_slope
+        ctx.save_for_backward(v, pre, alpha, weights, out)
+        return out
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, dout: Tensor):
+        v, pre, alpha, weights, out = ctx.saved_tensors
+        lay, keep = ctx.layout, ctx.keep
+        ds = dt = dv = None
+        if ctx.needs_input_grad[2]:
+            weights_t = weights.index_select(0, lay.perm_t)  # in the transpose's order
+            dv = _csr(lay.crow_t, lay.col_t, weights_t, (lay.shape[1], lay.shape[0])) @ dout
+        if ctx.needs_input_grad[0] or ctx.needs_input_grad[1]:
+            g = _sddmm(lay.crow, lay.col, lay.shape, dout, v)  # (nnz,) dout_i . v_j
+            if keep is not None:
+                g = g * keep
+            d = (dout * out).sum(-1)  # (rows,) = rowsum(alpha * g)
+            dlogits = g.sub_(d.index_select(0, ctx.row)).mul_(alpha)
+            dpre = torch.ops.aten.leaky_relu_backward(dlogits, pre, ctx.slope, False)
+            dt = torch.segment_reduce(dpre, "sum", offsets=lay.crow, axis=0)  # (rows,)
+            ds = torch.zeros_like(dt).index_add_(0, lay.col, dpre)  # (columns,)
+        return ds, dt, dv, None, None, None, None

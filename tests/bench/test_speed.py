@@ -109,3 +109,30 @@ def test_every_speed_row_of_a_fast_path_names_its_kernel():
     same = [e.model for e in SUITES["fastpaths"].experiments if "fast path = native op" in e.note]
     assert {"GridConv 3x3", "LSTM", "GRU"} <= set(same)
     assert fastpaths.grid_op.__name__ == "grid_op"
+
+
+@pytest.mark.parametrize("layer", ["GCN", "GIN", "GAT"])
+def test_layer_rows_time_geodl_floor_and_pyg_together(layer):
+    exp = Experiment("d", f"{layer}Conv", gcn_speed.layer_speed,
+                     {"layer": layer, "nodes": 200, "edges": 2200, "channels": 8, "heads": 2,
+                      "repeats": 1}, impls=("geodl", "floor", "pyg"))
+    ours, floor, pyg = (exp.trial(exp, impl, 0, exp.config) for impl in exp.impls)
+    assert ours.metrics["max_abs_diff"] < 1e-5
+    assert ours.metrics["floor_ratio"] == pytest.approx(ours.metrics["ms"] / floor.metrics["ms"])
+    assert ours.metrics["pyg_ratio"] == pytest.approx(ours.metrics["ms"] / pyg.metrics["ms"])
+
+
+def test_speed_suite_has_layer_rows_with_floors_at_three_sizes():
+    rows = [e for e in SUITES["speed"].experiments if e.impls == ("geodl", "floor", "pyg")]
+    sizes = {(e.config["layer"], e.config["nodes"]) for e in rows}
+    assert sizes == {(k, n) for k in ("GCN", "GIN", "GAT") for n in (10_000, 100_000, 1_000_000)}
+    assert all(e.quick_seeds == 0 for e in rows if e.config["nodes"] == 1_000_000)
+    assert {e.target for e in rows if e.config["nodes"] >= 100_000} == {1.1, 1.3}
+
+
+def test_gin_epochs_row(shared_data):
+    exp = Experiment("d", "GIN", gcn_speed.gin_epochs,
+                     {"dataset": "MUTAG", "batch_size": 64, "epochs": 1}, impls=("geodl", "pyg"))
+    ours = exp.trial(exp, "geodl", 0, exp.config, shared_data)
+    exp.trial(exp, "pyg", 0, exp.config, shared_data)
+    assert ours.metrics["pyg_ratio"] > 0 and ours.metrics["epochs_per_s"] > 0

@@ -290,6 +290,9 @@ META_SKIPS = {
     "GPSConv": "dense per-graph attention reads the graph sizes from batch (bincount, tolist)",
     "GPSConv-gcn": "dense per-graph attention reads the graph sizes from batch (bincount, tolist)",
     "RandomWalkPE": "random_walk_pe computes with scipy.sparse in host memory",
+    "GINConv": "its SpMM fast path assembles the CSR matrix, checking the entries' order with a "
+               "value (matrix_from_entries)",
+    "GATConv-mean": "its CSR fast path builds the shared layout with data-dependent sizes",
     "GridConv": "TypedAdjacency.build groups edges by type with nonzero() (data-dependent size)",
     "GridConv-mean": "TypedAdjacency.build counts edges with bincount (no meta kernel)",
     "MultiheadAttention": "SparseLayout.build checks the CSR order with a value (.item())",

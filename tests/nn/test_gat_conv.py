@@ -57,3 +57,51 @@ def test_batch_and_dropout():
     torch.manual_seed(1)
     b = conv(c["weighted"].x, c["weighted"].edge_index)
     assert not torch.allclose(a, b)  # attention dropout is active in training
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("options", [{"heads": 3}, {"add_self_loops": False}])
+def test_fast_path_cache_and_definition_agree(name, options):
+    from geodl.graph import cache
+
+    g = cases()[name]
+    torch.manual_seed(0)
+    conv = GATConv(F_IN, 2, **options).double()
+    x = g.x.clone().requires_grad_()
+
+    def run(fast=True):
+        x.grad = None
+        conv.zero_grad()
+        out = conv(x, g.edge_index, fast=fast)
+        out.square().sum().backward()
+        return out, x.grad, conv.att_src.grad, conv.att_dst.grad
+    before = cache.builds["gat_layout"]
+    fast, again = run(), run()
+    assert cache.builds["gat_layout"] - before == 1  # built once for this graph
+    with cache.disabled():
+        uncached = run()
+    generic = run(fast=False)
+    for a, b, c, d in zip(fast, again, uncached, generic):
+        torch.testing.assert_close(a, b, rtol=0.0, atol=0.0)
+        torch.testing.assert_close(a, c, rtol=0.0, atol=0.0)
+        torch.testing.assert_close(a, d, rtol=0.0, atol=1e-12)
+
+
+@pytest.mark.parametrize("dropout", [False, True])
+def test_edge_softmax_spmm_gradcheck(dropout):
+    """The hand-written backward (no softmax of its own) against numerical gradients, with
+    an empty row (node 3 receives nothing), ties of the LeakyReLU's sides and an
+    attention-dropout mask."""
+    from geodl.nn.sparse_attention import EdgeSoftmaxSpMM, node_major_layout
+
+    n, heads, d = 5, 2, 3
+    edge_index = torch.tensor([[0, 1, 2, 4, 4, 0, 1], [1, 1, 0, 0, 2, 4, 4]])
+    layout, row = node_major_layout(edge_index, n, heads)
+    gen = torch.Generator().manual_seed(0)
+    s, t = (torch.randn(n * heads, generator=gen, dtype=torch.float64, requires_grad=True)
+            for _ in range(2))
+    v = torch.randn(n * heads, d, generator=gen, dtype=torch.float64, requires_grad=True)
+    nnz = layout.col.numel()
+    keep = (torch.rand(nnz, generator=gen) > 0.3).double() / 0.7 if dropout else None
+    torch.autograd.gradcheck(
+        lambda a, b, c: EdgeSoftmaxSpMM.apply(a, b, c, layout, row, keep, 0.2), (s, t, v))

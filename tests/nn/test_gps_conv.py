@@ -175,3 +175,21 @@ def test_global_attention_is_softmax_propagate_on_complete_graphs(max_distance):
     out = propagate(v, edges, aggregate="softmax", attention=logits).reshape(n, C)
     torch.testing.assert_close(layer.global_attention(b.x, b.edge_index, b.batch),
                                layer.attn.out_proj(out), rtol=1e-10, atol=1e-12)
+
+
+def test_distances_computed_once_per_graph():
+    from geodl.graph import cache
+    from geodl.nn import GPSConv
+
+    layer = GPSConv(4, None, heads=2, max_distance=2).double().eval()
+    x = torch.randn(5, 4, dtype=torch.float64)
+    edge_index = torch.tensor([[0, 1, 3], [1, 2, 4]])
+    batch = torch.tensor([0, 0, 0, 1, 1])
+    before = cache.builds["dense_distances"]
+    out = layer(x, edge_index, batch)
+    torch.testing.assert_close(layer(x, edge_index, batch), out, rtol=0.0, atol=0.0)
+    layer(x, edge_index)
+    layer(x, edge_index)  # one graph: the batch vector is kept too
+    assert cache.builds["dense_distances"] - before == 2
+    with cache.disabled():
+        torch.testing.assert_close(layer(x, edge_index, batch), out, rtol=0.0, atol=0.0)

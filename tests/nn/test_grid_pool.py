@@ -171,3 +171,21 @@ def test_errors_name_the_problem():
         GridUpsample(2)(x, plain)
     with pytest.raises(ValueError, match="too small"):
         GridPool(5)(x, g)
+
+
+def test_output_grid_built_once_per_shape_and_handed_out_as_a_copy():
+    from geodl.graph import cache
+
+    g = grid_graph(6, 6, batch_size=2)
+    x = torch.randn(72, 3, dtype=torch.float64)
+    pool, up = GridPool(2), GridUpsample(2)
+    _, first = pool(x, g)
+    before = cache.builds["output_grid"]
+    y, second = pool(x, g)
+    _, back = up(y, second)
+    up(y, second)
+    assert cache.builds["output_grid"] - before == 1  # the upsampled grid: one more build
+    assert first is not second and first.structure == second.structure
+    first.tag = torch.ones(1)  # a caller's attribute stays on its own graph
+    assert "tag" not in pool(x, g)[1]
+    assert (back.structure.height, back.structure.width, back.num_nodes) == (6, 6, 72)
