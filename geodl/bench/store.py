@@ -42,6 +42,7 @@ import os
 import platform
 import sqlite3
 import subprocess
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -290,7 +291,7 @@ class ResultStore:
         con = self._connect()
         try:
             self._refuse_foreign(con)  # before anything is written to the file
-            con.execute("PRAGMA journal_mode=WAL")  # readers never block the writer
+            self._use_wal(con)  # readers never block the writer
             con.execute("BEGIN IMMEDIATE")
             version = self._version(con)
             self._refuse_newer(version)
@@ -312,6 +313,21 @@ class ResultStore:
                 con.execute("ROLLBACK")
             con.close()
         self._ready = True
+
+    def _use_wal(self, con: sqlite3.Connection) -> None:
+        """Switch the file to write-ahead logging. The switch needs the file to itself and
+        SQLite may answer "locked" at once, without its busy timeout, while another process
+        is switching the same new file: retry until ``timeout``."""
+        deadline = time.monotonic() + self.timeout
+        while True:
+            try:
+                if con.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                    con.execute("PRAGMA journal_mode=WAL")
+                return
+            except sqlite3.OperationalError as err:
+                if "locked" not in str(err) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
 
     def _init_postgres(self) -> None:
         """Create the tables (or check them) in one transaction under an advisory lock, so two
