@@ -13,7 +13,7 @@ from geodl.graph import cache
 from geodl.graph.structure import CompleteStructure
 from geodl.graph.validation import check_edge_index, check_positive_int
 from geodl.nn.message_passing import propagate
-from geodl.nn.paths import Path, describe_graph, resolve_path
+from geodl.nn.paths import Path, resolve_path
 from geodl.nn.sparse_attention import SparseAttention, SparseLayout
 
 __all__ = ["MultiheadAttention", "bipartite_complete_edges"]
@@ -315,7 +315,7 @@ class MultiheadAttention(nn.Module):
         native = ("native",) if (complete and context_batch is None
                                  and context_edge_index is None) else ()
         path = resolve_path(path, (*native, "sparse", "definition"), layer="MultiheadAttention",
-                            graph=describe_graph(g), fast=fast)
+                            graph=g, fast=fast)
         q, k, v = self._project(x, context)
         if path == "native":
             return self.out_proj(self._fast(q, k, v, s, cross, key_padding_mask))

@@ -32,7 +32,7 @@ from geodl.graph.graph import Graph, grid_graph
 from geodl.graph.structure import GridStructure
 from geodl.graph.validation import check_option, check_pair, check_positive_int
 from geodl.nn.message_passing import propagate
-from geodl.nn.paths import Path, describe_graph, resolve_path
+from geodl.nn.paths import Path, resolve_path
 from geodl.nn.typed_spmm import TypedAdjacency, typed_spmm
 
 __all__ = ["GridConv", "TypedAdjacency", "grid_adjacency", "grid_edges", "typed_propagate",
@@ -311,13 +311,13 @@ class GridConv(nn.Module):
                              f"in_channels={self.in_channels}.")
         if s is None:  # a general graph with typed edges: relational GCN
             path = resolve_path(path, ("sparse", "definition"), layer="GridConv",
-                                graph=describe_graph(g), fast=fast)
+                                graph=g, fast=fast)
             return self._relational(x, g, path), g
         out_hw = self.output_size(s.height, s.width)
         g_out = g if out_hw == (s.height, s.width) else like_grid(s, *out_hw)
         native = ("native",) if self.aggregate == "sum" else ()
         path = resolve_path(path, (*native, "sparse", "definition"), layer="GridConv",
-                            graph=describe_graph(g), fast=fast)
+                            graph=g, fast=fast)
         if path == "native":
             return self._fast(x, s), g_out
         edges = (s.batch_size, (s.height, s.width), out_hw, self.kernel_size, self.stride,

@@ -19,7 +19,7 @@ from geodl.nn.grid_conv import (
     typed_propagate,
     typed_spmm,
 )
-from geodl.nn.paths import PATHS, Path, describe_graph, resolve_path
+from geodl.nn.paths import PATHS, Path, resolve_path
 
 __all__ = ["GridConvTranspose"]
 
@@ -152,7 +152,7 @@ class GridConvTranspose(nn.Module):
                              f"in_channels={self.in_channels}.")
         out_hw = self.output_size(s.height, s.width)
         g_out = like_grid(s, *out_hw)
-        path = resolve_path(path, PATHS, layer="GridConvTranspose", graph=describe_graph(g),
+        path = resolve_path(path, PATHS, layer="GridConvTranspose", graph=g,
                             fast=fast)
         if path == "native":
             img = x.reshape(s.batch_size, s.height, s.width, -1).permute(0, 3, 1, 2)  # (B, C, H, W)

@@ -76,10 +76,16 @@ def describe_graph(g) -> str:
     return "a general graph (no structure tag)" if s is None else f"a graph tagged {s}"
 
 
-def resolve_path(path: str, available: Sequence[str], *, layer: str, graph: str,
+def _described(graph) -> str:
+    return graph if isinstance(graph, str) else describe_graph(graph)
+
+
+def resolve_path(path: str, available: Sequence[str], *, layer: str, graph,
                  fast: bool | None = None) -> str:
     """The path a layer runs: ``path`` (or ``fast``, the old switch) checked against the
-    paths the layer has on this graph, ``available`` (a sub-sequence of :data:`PATHS`)."""
+    paths the layer has on this graph, ``available`` (a sub-sequence of :data:`PATHS`).
+    ``graph`` is the graph (described with :func:`describe_graph` only in an error, so the
+    per-call cost stays a few comparisons) or a description."""
     if path not in ("auto", *PATHS):
         raise ValueError(f"{layer}: path={path!r} is not a path; choose 'auto', "
                          f"{', '.join(repr(p) for p in PATHS)}.")
@@ -92,11 +98,11 @@ def resolve_path(path: str, available: Sequence[str], *, layer: str, graph: str,
                              f"path='auto' and fast=False path='definition': pass path only.")
         path = "auto" if fast else "definition"
     if not available:  # a bug in the layer, not in the call
-        raise RuntimeError(f"{layer} has no path on {graph}.")
+        raise RuntimeError(f"{layer} has no path on {_described(graph)}.")
     if path == "auto":
         return available[0]
     if path not in available:
         raise PathUnavailableError(
-            f"{layer}: path={path!r} is not available on {graph}; this layer has "
+            f"{layer}: path={path!r} is not available on {_described(graph)}; this layer has "
             f"{', '.join(repr(p) for p in available)} here (or path='auto').")
     return path

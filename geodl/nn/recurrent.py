@@ -32,7 +32,7 @@ from torch_geometric.utils import scatter
 from geodl.graph.graph import Graph
 from geodl.graph.validation import check_option, check_positive_int
 from geodl.nn.dag import Level, run_levels, schedule
-from geodl.nn.paths import Path, describe_graph, resolve_path
+from geodl.nn.paths import Path, resolve_path
 
 __all__ = ["RNN", "GRU", "LSTM"]
 
@@ -103,7 +103,7 @@ class _Recurrent(nn.Module):
         structure = g.structure if isinstance(g, Graph) else None
         on_path = structure is not None and structure.kind == "path"
         path = resolve_path(path, ("native", "definition") if on_path else ("definition",),
-                            layer=type(self).__name__, graph=describe_graph(g), fast=fast)
+                            layer=type(self).__name__, graph=g, fast=fast)
         if path == "native":
             if not structure.directed:
                 raise ValueError("g is an undirected path graph (it has cycles t <-> t+1); use "

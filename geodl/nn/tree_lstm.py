@@ -11,7 +11,7 @@ from torch_geometric.utils import scatter
 from geodl.graph.graph import Graph
 from geodl.graph.validation import check_positive_int
 from geodl.nn.dag import Level, run_levels, schedule
-from geodl.nn.paths import Path, describe_graph, resolve_path
+from geodl.nn.paths import Path, resolve_path
 
 __all__ = ["ChildSumTreeLSTM"]
 
@@ -82,7 +82,7 @@ class ChildSumTreeLSTM(nn.Module):
         structure = g.structure if isinstance(g, Graph) else None
         on_path = structure is not None and structure.kind == "path" and structure.directed
         path = resolve_path(path, ("native", "definition") if on_path else ("definition",),
-                            layer="ChildSumTreeLSTM", graph=describe_graph(g), fast=fast)
+                            layer="ChildSumTreeLSTM", graph=g, fast=fast)
         if path == "native":
             if x.size(0) != structure.num_nodes:
                 raise ValueError(f"x has {x.size(0)} rows but g has {structure.num_nodes} "
