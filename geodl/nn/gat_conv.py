@@ -10,6 +10,7 @@ from torch_geometric.utils import add_self_loops, remove_self_loops
 from geodl.graph import cache
 from geodl.graph.validation import check_node_features, check_positive_int, check_probability
 from geodl.nn.message_passing import propagate
+from geodl.nn.paths import Path, resolve_path
 from geodl.nn.sparse_attention import EdgeSoftmaxSpMM, SparseLayout, node_major_layout
 
 __all__ = ["GATConv"]
@@ -107,14 +108,18 @@ class GATConv(nn.Module):
         return cache.structure(edge_index, "gat_layout", build,
                                key=(n, self.heads, self.add_self_loops))
 
-    def forward(self, x: Tensor, edge_index: Tensor, *, fast: bool = True) -> Tensor:
-        """``fast=False`` takes the generic :func:`~geodl.nn.propagate` path (same result)."""
+    def forward(self, x: Tensor, edge_index: Tensor, *, path: Path = "auto",
+                fast: bool | None = None) -> Tensor:
+        """``path``: ``"sparse"`` (the CSR edge-softmax kernel, the default) or
+        ``"definition"`` (:func:`~geodl.nn.propagate`; :mod:`geodl.nn.paths`); ``fast=False``
+        is the latter."""
         check_node_features(x, self.in_channels, f"GATConv({self.in_channels}, "
                             f"{self.out_channels})")
         H, C = self.heads, self.out_channels
         n = x.size(0)
         h = self.lin(x).view(n, H, C)  # (N, H, C)
-        if fast:
+        if resolve_path(path, ("sparse", "definition"), layer="GATConv", graph="any graph",
+                        fast=fast) == "sparse":
             layout, row = self._layout(edge_index, n)
             w = self.lin.weight.view(H, C, -1)  # (H, C, F_in)
             s = x @ (w * self.att_src.view(H, C, 1)).sum(1).t()  # (N, H) a_src . W x_j

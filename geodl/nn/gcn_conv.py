@@ -11,6 +11,7 @@ from geodl.graph.graph import Graph
 from geodl.graph.matrices import _gcn_norm_entries, matrix_from_entries
 from geodl.graph.validation import check_node_features, check_positive_int
 from geodl.nn.message_passing import propagate
+from geodl.nn.paths import Path, resolve_path
 
 __all__ = ["GCNConv"]
 
@@ -136,13 +137,16 @@ class GCNConv(nn.Module):
                                key=(num_nodes, dtype, self.add_self_loops, self.improved))
 
     def forward(self, x: Tensor, edge_index: Tensor | Data, edge_weight: Tensor | None = None,
-                *, fast: bool = True) -> Tensor:
-        """``fast=False`` takes the generic :func:`~geodl.nn.propagate` path (same result)."""
+                *, path: Path = "auto", fast: bool | None = None) -> Tensor:
+        """``path``: ``"sparse"`` (the CSR matmul, the default) or ``"definition"``
+        (:func:`~geodl.nn.propagate`; :mod:`geodl.nn.paths`); ``fast=False`` is the latter."""
         check_node_features(x, self.in_channels, f"GCNConv({self.in_channels}, "
                             f"{self.out_channels})")
         edge_index, edge_weight = _edges(edge_index, edge_weight)
+        sparse = resolve_path(path, ("sparse", "definition"), layer="GCNConv",
+                              graph="any graph", fast=fast) == "sparse"
         h = self.lin(x)  # (N, F_out)
-        if fast:
+        if sparse:
             a_t, a = self._transposed(edge_index, edge_weight, x.size(0), x.dtype)
             if a_t.requires_grad:  # gradients w.r.t. edge_weight: torch's own sparse autograd
                 out = a_t @ h  # A^T X W: one sparse matmul
@@ -153,7 +157,7 @@ class GCNConv(nn.Module):
             out = propagate(h, torch.stack([row, col]), edge_weight=value, aggregate="sum",
                             num_nodes=n)  # (N, F_out)
         if self.bias is not None:  # in place on the fast path: nothing saved its output
-            out = out.add_(self.bias) if fast else out + self.bias
+            out = out.add_(self.bias) if sparse else out + self.bias
         return out
 
     def extra_repr(self) -> str:

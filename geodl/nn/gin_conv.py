@@ -10,6 +10,7 @@ from geodl.graph.matrices import matrix_from_entries
 from geodl.graph.validation import check_node_features
 from geodl.nn.gcn_conv import _TransposedSpMM
 from geodl.nn.message_passing import propagate
+from geodl.nn.paths import Path, resolve_path
 
 __all__ = ["GINConv", "GINEConv"]
 
@@ -72,10 +73,13 @@ class GINConv(nn.Module):
             width = -1
         check_node_features(x, width, f"{type(self).__name__}(nn={type(self.nn).__name__})")
 
-    def forward(self, x: Tensor, edge_index: Tensor, *, fast: bool = True) -> Tensor:
-        """``fast=False`` takes the generic :func:`~geodl.nn.propagate` path (same result)."""
+    def forward(self, x: Tensor, edge_index: Tensor, *, path: Path = "auto",
+                fast: bool | None = None) -> Tensor:
+        """``path``: ``"sparse"`` (one CSR matmul, the default) or ``"definition"``
+        (:func:`~geodl.nn.propagate`; :mod:`geodl.nn.paths`); ``fast=False`` is the latter."""
         self._check(x)
-        if fast:
+        if resolve_path(path, ("sparse", "definition"), layer="GINConv", graph="any graph",
+                        fast=fast) == "sparse":
             a_t, a = adjacency_pair(edge_index, x.size(0), x.dtype)
             aggregated = _TransposedSpMM.apply(a_t, a, x)  # (N, F_in): A^T X, one sparse matmul
             return self.nn(aggregated.addcmul_(1 + self.eps, x))  # (1 + eps) X + A^T X, in place

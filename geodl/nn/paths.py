@@ -4,7 +4,9 @@ r"""One way to pick the path a layer computes by: ``path="auto" | "native" | "sp
 A layer with several code paths (:class:`~geodl.nn.grid_conv.GridConv`,
 :class:`~geodl.nn.grid_conv_transpose.GridConvTranspose`, the recurrent layers,
 :class:`~geodl.nn.tree_lstm.ChildSumTreeLSTM`, :class:`~geodl.nn.attention.MultiheadAttention`
-and the transformer blocks) computes the same function on each, tested equal
+and the transformer blocks; :class:`~geodl.nn.gcn_conv.GCNConv`,
+:class:`~geodl.nn.gin_conv.GINConv` and :class:`~geodl.nn.gat_conv.GATConv`, whose
+``"sparse"`` path is their default on any graph) computes the same function on each, tested equal
 (:func:`geodl.testing.assert_paths_agree`). Its ``forward`` takes ``path``:
 
 - ``"native"``: the torch kernel of the structured case, on a graph whose structure tag

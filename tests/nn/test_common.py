@@ -323,15 +323,16 @@ def _accepts_path(layer) -> bool:
 
 
 def test_every_multi_path_layer_is_checked_on_its_structure():
-    """A public layer with a path= argument has a native path on some structure tag: it must
-    be in STRUCTURED, so assert_paths_agree runs all its paths."""
+    """A public layer with a path= argument is in STRUCTURED (a native path on a structure
+    tag) or in LAYERS (sparse and definition paths on general graphs), so assert_paths_agree
+    runs all its paths."""
     multi = {name for name in geodl.nn.__all__
              if inspect.isclass(getattr(geodl.nn, name))
              and issubclass(getattr(geodl.nn, name), nn.Module)
              and "path" in inspect.signature(getattr(geodl.nn, name).forward).parameters}
     assert multi, "no layer takes path= (geodl.nn.paths)"
-    assert multi <= {name.split("-")[0] for name in STRUCTURED}, (
-        f"add {sorted(multi - {n.split('-')[0] for n in STRUCTURED})} to STRUCTURED")
+    covered = {name.split("-")[0] for name in (*STRUCTURED, *LAYERS)}
+    assert multi <= covered, f"add {sorted(multi - covered)} to STRUCTURED or LAYERS"
 
 
 @pytest.mark.parametrize("name", list(LAYERS))
