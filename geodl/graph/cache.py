@@ -13,6 +13,8 @@ identity) and its version counter, plus what is built and with which options.
   them requires a gradient, nothing is cached (the structure carries the autograd graph).
 - Structures keyed by a shape, not by tensors (the edges of a grid), go through
   :func:`by_shape`, a bounded table with the same counters.
+- While ``torch.compile`` / ``torch.export`` traces, nothing is kept (a trace's fake tensors
+  must never serve an eager call): build what a compiled model needs outside the trace.
 - Opt out with ``with geodl.graph.cache.disabled(): ...`` (every call rebuilds);
   :data:`builds` counts the builds of every kind, which is how tests check "once per graph".
 
