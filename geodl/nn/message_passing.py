@@ -248,8 +248,10 @@ def _node_sets(x, edge_index: Tensor, size, num_nodes: int | None
     else:
         cache.check_edges(edge_index, max(n_src, n_dst))
         if edge_index.numel() and not edge_index.is_meta and not torch.compiler.is_compiling():
+            tops = cache.structure(edge_index, "max_id_per_row",  # once per graph, as above
+                                   lambda: edge_index.amax(1).tolist())
             for row, n, what in ((0, n_src, "source"), (1, n_dst, "target")):
-                top = int(edge_index[row].max())
+                top = tops[row]
                 if top >= n:
                     raise ValueError(f"edge_index[{row}] holds {what} id {top} but the "
                                      f"bipartite graph has {n} {what} nodes (size=({n_src}, "
