@@ -19,6 +19,7 @@ cached per shape), ``"native"`` the torch convolution.
 
 from __future__ import annotations
 
+import copy
 import math
 from typing import Literal
 
@@ -109,13 +110,17 @@ def grid_of(x: Tensor, g: Data) -> GridStructure | None:
 
 
 def like_grid(s: GridStructure, height: int, width: int) -> Graph:
-    """A featureless grid graph of ``height x width`` with the batch size and stencil of ``s``."""
+    """A featureless grid graph of ``height x width`` with the batch size and stencil of ``s``:
+    the output graph of a strided conv, a pooling or an upsampling. Built once per shape
+    (:func:`geodl.graph.cache.by_shape`) and handed out as a shallow copy, so a caller's
+    attributes never reach the next call."""
     if height < 1 or width < 1:
         raise ValueError(f"the output grid would be {height} x {width}: the input grid "
                          f"{s.height} x {s.width} is too small for this kernel, stride and "
                          "padding.")
-    return grid_graph(height, width, batch_size=s.batch_size, kernel_size=s.kernel_size,
-                      dilation=s.dilation)
+    key = (height, width, s.batch_size, s.kernel_size, s.dilation)
+    return copy.copy(cache.by_shape("output_grid", key, lambda: grid_graph(
+        height, width, batch_size=s.batch_size, kernel_size=s.kernel_size, dilation=s.dilation)))
 
 
 def typed_propagate(h: Tensor, src: Tensor, dst: Tensor, edge_type: Tensor, num_out: int,

@@ -20,7 +20,6 @@ Like every grid layer, ``layer(x, g) -> (x_out, g_out)`` (see :mod:`geodl.nn.gri
 
 from __future__ import annotations
 
-import copy
 from typing import Literal
 
 import torch
@@ -170,19 +169,14 @@ def _copy_adjacency(batch_size: int, hw: Pair, scale: Pair, device: torch.device
 def _output_grid(s: GridStructure, window: tuple[Pair, Pair, Pair] | None = None,
                  scale: Pair = (1, 1)) -> tuple[Pair, Graph]:
     """``(out_hw, like_grid(s, *out_hw))`` after a pooling ``window`` (kernel size, stride,
-    padding) or an upsampling by ``scale``, built once per shape
-    (:func:`geodl.graph.cache.by_shape`); the graph is handed out as a shallow copy, so a
-    caller's attributes never reach the next call."""
-    def build() -> tuple[Pair, Graph]:
-        if window is None:
-            out_hw = (s.height * scale[0], s.width * scale[1])
-        else:
-            out_hw = tuple(conv_output_size(n, k, st, p, 1) for n, k, st, p in zip(
-                (s.height, s.width), *window))
-        return out_hw, like_grid(s, *out_hw)  # type: ignore[return-value]
-
-    out_hw, grid = cache.by_shape("output_grid", (s, window, scale), build)
-    return out_hw, copy.copy(grid)
+    padding) or an upsampling by ``scale`` (the grid graph is cached per shape by
+    :func:`like_grid`)."""
+    if window is None:
+        out_hw = (s.height * scale[0], s.width * scale[1])
+    else:
+        out_hw = tuple(conv_output_size(n, k, st, p, 1) for n, k, st, p in zip(
+            (s.height, s.width), *window))
+    return out_hw, like_grid(s, *out_hw)  # type: ignore[return-value]
 
 
 def _image(x: Tensor, s) -> Tensor:
