@@ -21,10 +21,10 @@ import time
 import warnings
 from pathlib import Path
 
-__all__ = ["register", "retrain", "select_best", "save_plots"]
+__all__ = ["register", "retrain", "select_best", "save_plots", "int_at_least"]
 
 
-def _int_at_least(minimum: int):
+def int_at_least(minimum: int):
     """An argparse type: an integer ``>= minimum``."""
     def parse(text: str) -> int:
         try:
@@ -37,7 +37,7 @@ def _int_at_least(minimum: int):
     return parse
 
 
-_positive_int, _non_negative_int = _int_at_least(1), _int_at_least(0)
+_positive_int, _non_negative_int = int_at_least(1), int_at_least(0)
 
 
 def _positive_float(text: str) -> float:

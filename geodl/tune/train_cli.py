@@ -64,18 +64,13 @@ def load_config(model: str, path: str | Path, base):
                        weight_decay=float(data.get("weight_decay", point.weight_decay)))
 
 
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
-    return value
-
-
 def register(sub) -> None:
     """Add ``geodl train`` to the sub-parsers of ``geodl``'s command line."""
+    from geodl.tune.cli import int_at_least
     from geodl.tune.spaces import SPACES
     from geodl.tune.study import TASKS
 
+    positive = int_at_least(1)
     p = sub.add_parser("train", help="train one configuration of a model on a task (torchrun: "
                        "data-parallel)", description=__doc__.split("\n\n")[0],
                        formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -85,9 +80,9 @@ def register(sub) -> None:
     p.add_argument("--model", required=True, type=str.lower, choices=sorted(SPACES))
     p.add_argument("--config", metavar="FILE", help="geodl tune's best.json, or a JSON object "
                    "of model fields, lr and weight_decay (default: the paper configuration)")
-    p.add_argument("--epochs", type=_positive_int, metavar="N",
+    p.add_argument("--epochs", type=positive, metavar="N",
                    help="most epochs (default: the task's budget in geodl tune)")
-    p.add_argument("--patience", type=_positive_int, metavar="N",
+    p.add_argument("--patience", type=positive, metavar="N",
                    help="early-stopping patience (default: the task's)")
     p.add_argument("--seed", type=int, default=0, metavar="S")
     p.add_argument("--checkpoint", metavar="FILE", help="checkpoint every epoch (rank 0)")
@@ -96,7 +91,7 @@ def register(sub) -> None:
     p.add_argument("--metrics", metavar="FILE", help="write the val/test metrics as JSON")
     p.add_argument("--data-root", metavar="DIR", help="raw datasets folder (default $GEODL_DATA "
                    "or ~/.cache/geodl)")
-    p.add_argument("--threads", type=_positive_int, metavar="N", help="torch threads per process")
+    p.add_argument("--threads", type=positive, metavar="N", help="torch threads per process")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=_train)
 
