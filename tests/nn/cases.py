@@ -1,5 +1,6 @@
 """Small float64 graphs every layer is tested on: directed, weighted, isolated node, self-loop,
-parallel edges, empty, and a batch of graphs."""
+parallel edges, empty, and a batch of graphs; and the check that a layer's cached sparse path
+agrees with itself uncached and with its definition."""
 
 import torch
 from torch_geometric.data import Batch, Data
@@ -31,3 +32,31 @@ def cases() -> dict[str, Data]:
 
 
 NAMES = list(cases())
+
+
+def assert_cached_sparse_path_agrees(conv, x: torch.Tensor, edge_index: torch.Tensor,
+                                     kind: str, params: list) -> None:
+    """``conv``'s sparse path builds its structure (``geodl.graph.cache`` kind ``kind``) once
+    for two calls, and gives the same output and gradients (of ``x`` and ``params``) again,
+    with the cache disabled (exactly) and on its definition path (to float64 round-off)."""
+    from geodl.graph import cache
+
+    x = x.clone().requires_grad_()
+
+    def run(path="sparse"):
+        x.grad = None
+        conv.zero_grad()
+        out = conv(x, edge_index, path=path)
+        out.square().sum().backward()
+        return out, x.grad, *(p.grad for p in params)
+
+    before = cache.builds[kind]
+    first, again = run(), run()
+    assert cache.builds[kind] - before == 1  # built once for this graph
+    with cache.disabled():
+        uncached = run()
+    definition = run("definition")
+    for a, b, c, d in zip(first, again, uncached, definition):
+        torch.testing.assert_close(a, b, rtol=0.0, atol=0.0)
+        torch.testing.assert_close(a, c, rtol=0.0, atol=0.0)
+        torch.testing.assert_close(a, d, rtol=0.0, atol=1e-12)

@@ -4,7 +4,7 @@ import torch_geometric.nn as pyg_nn
 
 from geodl.nn import GATConv
 from geodl.testing import assert_batch_equals_loop, assert_matches_dense
-from tests.nn.cases import F_IN, NAMES, cases
+from tests.nn.cases import F_IN, NAMES, assert_cached_sparse_path_agrees, cases
 
 TOL = {"rtol": 0.0, "atol": 1e-10}
 
@@ -62,29 +62,11 @@ def test_batch_and_dropout():
 @pytest.mark.parametrize("name", NAMES)
 @pytest.mark.parametrize("options", [{"heads": 3}, {"add_self_loops": False}])
 def test_fast_path_cache_and_definition_agree(name, options):
-    from geodl.graph import cache
-
     g = cases()[name]
     torch.manual_seed(0)
     conv = GATConv(F_IN, 2, **options).double()
-    x = g.x.clone().requires_grad_()
-
-    def run(fast=True):
-        x.grad = None
-        conv.zero_grad()
-        out = conv(x, g.edge_index, fast=fast)
-        out.square().sum().backward()
-        return out, x.grad, conv.att_src.grad, conv.att_dst.grad
-    before = cache.builds["gat_layout"]
-    fast, again = run(), run()
-    assert cache.builds["gat_layout"] - before == 1  # built once for this graph
-    with cache.disabled():
-        uncached = run()
-    generic = run(fast=False)
-    for a, b, c, d in zip(fast, again, uncached, generic):
-        torch.testing.assert_close(a, b, rtol=0.0, atol=0.0)
-        torch.testing.assert_close(a, c, rtol=0.0, atol=0.0)
-        torch.testing.assert_close(a, d, rtol=0.0, atol=1e-12)
+    assert_cached_sparse_path_agrees(conv, g.x, g.edge_index, "gat_layout",
+                                     [conv.att_src, conv.att_dst])
 
 
 @pytest.mark.parametrize("dropout", [False, True])

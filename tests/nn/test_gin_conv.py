@@ -5,7 +5,7 @@ from torch import nn
 
 from geodl.nn import GINConv, GINEConv
 from geodl.testing import assert_batch_equals_loop, assert_matches_dense
-from tests.nn.cases import F_IN, NAMES, cases
+from tests.nn.cases import F_IN, NAMES, assert_cached_sparse_path_agrees, cases
 
 TOL = {"rtol": 0.0, "atol": 1e-10}
 
@@ -70,27 +70,8 @@ def test_reset_parameters_restores_eps():
 
 @pytest.mark.parametrize("name", NAMES)
 def test_fast_path_cache_and_definition_agree(name):
-    from geodl.graph import cache
-
     g = cases()[name]
     torch.manual_seed(0)
     conv = GINConv(torch.nn.Sequential(torch.nn.Linear(F_IN, 4), torch.nn.ReLU(),
                                        torch.nn.Linear(4, 2)), eps=0.3, train_eps=True).double()
-    x = g.x.clone().requires_grad_()
-
-    def run(fast=True):
-        x.grad = None
-        conv.zero_grad()
-        out = conv(x, g.edge_index, fast=fast)
-        out.square().sum().backward()
-        return out, x.grad, conv.eps.grad
-    before = cache.builds["adjacency"]
-    fast, again = run(), run()
-    assert cache.builds["adjacency"] - before == 1  # built once for this graph
-    with cache.disabled():
-        uncached = run()
-    generic = run(fast=False)
-    for a, b, c, d in zip(fast, again, uncached, generic):
-        torch.testing.assert_close(a, b, rtol=0.0, atol=0.0)
-        torch.testing.assert_close(a, c, rtol=0.0, atol=0.0)
-        torch.testing.assert_close(a, d, rtol=0.0, atol=1e-12)
+    assert_cached_sparse_path_agrees(conv, g.x, g.edge_index, "adjacency", [conv.eps])
