@@ -106,18 +106,17 @@ def load_fashion_mnist(root: str | os.PathLike | None = None,
                        split: Literal["train", "test"] = "train") -> ImageSplit:
     """Fashion-MNIST: ``(images (N, 28, 28) uint8, labels (N,) long)``, 60000 train / 10000 test.
 
-    Looks in ``root/fashion-mnist/raw``, ``root/fashion-mnist`` and ``root``; with no ``root``,
-    in ``$GEODL_DATA/fashion-mnist`` (or ``~/.cache/geodl/fashion-mnist``), then in
-    ``/usr/share/datasets/fashion-mnist`` (Debian: ``apt-get install dataset-fashion-mnist``).
+    Looks in ``root/fashion-mnist/raw``, ``root/fashion-mnist`` and ``root`` (with no ``root``,
+    in ``$GEODL_DATA/fashion-mnist`` or ``~/.cache/geodl/fashion-mnist``), then in the system
+    copy ``/usr/share/datasets/fashion-mnist`` (Debian: ``apt-get install
+    dataset-fashion-mnist``), so a data folder without Fashion-MNIST still finds it.
     Class names: :data:`FASHION_MNIST_CLASSES`.
 
     Args:
         root: folder holding ``fashion-mnist/`` (or the idx files themselves).
         split: ``"train"`` or ``"test"``.
     """
-    folders = _folders(root, ("fashion-mnist",))
-    if root is None:
-        folders.append(FASHION_MNIST_SYSTEM_DIR)
+    folders = [*_folders(root, ("fashion-mnist",)), FASHION_MNIST_SYSTEM_DIR]
     hint = ("Install the Debian package with `apt-get install dataset-fashion-mnist` (files in "
             f"{FASHION_MNIST_SYSTEM_DIR}), or put the four idx files from "
             "https://github.com/zalandoresearch/fashion-mnist in $GEODL_DATA/fashion-mnist.")

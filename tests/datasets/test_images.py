@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import torch
 
+import geodl.datasets.images as images_module
 from geodl.datasets.images import (
     FASHION_MNIST_SYSTEM_DIR,
     load_fashion_mnist,
@@ -48,6 +49,7 @@ def test_bad_files_raise(tmp_path):
 
 
 def test_missing_files_name_the_package(tmp_path, monkeypatch):
+    monkeypatch.setattr(images_module, "FASHION_MNIST_SYSTEM_DIR", tmp_path / "none")
     with pytest.raises(FileNotFoundError, match="apt-get install dataset-fashion-mnist"):
         load_fashion_mnist(tmp_path)
     with pytest.raises(FileNotFoundError, match="mnist_test"):
@@ -59,8 +61,11 @@ def test_missing_files_name_the_package(tmp_path, monkeypatch):
 @pytest.mark.skipif(not FASHION_MNIST_SYSTEM_DIR.is_dir(),
                     reason="Debian package dataset-fashion-mnist is not installed")
 @pytest.mark.parametrize("split, n", [("train", 60000), ("test", 10000)])
-def test_fashion_mnist_from_the_debian_package(split, n):
+def test_fashion_mnist_from_the_debian_package(split, n, tmp_path):
     images, labels = load_fashion_mnist(split=split)
+    # a data folder without Fashion-MNIST (what `geodl bench run --data-root` passes) still
+    # finds the system copy
+    assert torch.equal(load_fashion_mnist(tmp_path, split=split)[1], labels)
     assert images.shape == (n, 28, 28)
     assert torch.equal(labels.bincount(), torch.full((10,), n // 10))  # balanced classes
     assert 70 < images.float().mean() < 80  # mean grey level ~72.9 (train) / ~73.1 (test)
