@@ -17,7 +17,14 @@ from geodl.graph.convert import (
 )
 from geodl.graph.encodings import laplacian_pe, random_walk_pe, sinusoidal_pe
 from geodl.graph.graph import Graph, collate, complete_graph, generic, grid_graph, path_graph
-from geodl.graph.matrices import adjacency, degree, gcn_norm, laplacian
+from geodl.graph.matrices import (
+    adjacency,
+    degree,
+    gcn_norm,
+    gcn_norm_entries,
+    laplacian,
+    matrix_from_entries,
+)
 from geodl.graph.molecule import (
     atom_feature_dims,
     bond_feature_dims,
@@ -34,7 +41,7 @@ from geodl.graph.structure import CompleteStructure, GridStructure, PathStructur
 __all__ = [
     "Graph", "grid_graph", "path_graph", "complete_graph", "generic", "collate",
     "Structure", "GridStructure", "PathStructure", "CompleteStructure",
-    "adjacency", "degree", "laplacian", "gcn_norm",
+    "adjacency", "degree", "laplacian", "gcn_norm", "gcn_norm_entries", "matrix_from_entries",
     "centrality", "shortest_paths", "k_hop_subgraph",
     "laplacian_pe", "random_walk_pe", "sinusoidal_pe",
     "NeighborLoader", "sample_neighbors", "to_csr", "CSR", "random_walk",

@@ -39,8 +39,8 @@ import torch
 from torch import Tensor
 from torch_geometric.data import Data
 
-from geodl.graph.convert import is_undirected
-from geodl.graph.proximity import _csr, hop_distance_blocks
+from geodl.graph.convert import is_undirected, to_scipy
+from geodl.graph.proximity import hop_distance_blocks
 from geodl.graph.validation import check_option, check_positive_int
 
 __all__ = ["centrality"]
@@ -124,7 +124,8 @@ def centrality(g: Data, kind: Kind = "degree", **options: Any) -> Tensor:
 def _degree(g: Data, *,
             direction: Literal["all", "in", "out"] | None = None) -> np.ndarray:
     check_option(direction, [None, "all", "in", "out"], "direction")
-    A, n = _csr(g, weighted=False)  # parallel edges merged, like a networkx DiGraph
+    A = to_scipy(g, weighted=False, dtype="float64")
+    n = A.shape[0]  # parallel edges merged, like a networkx DiGraph
     if n <= 1:
         return np.ones(n)  # networkx: a single node has centrality 1
     out_deg, in_deg = np.diff(A.indptr), np.bincount(A.indices, minlength=n)
@@ -136,7 +137,8 @@ def _degree(g: Data, *,
 
 
 def _closeness(g: Data, *, wf_improved: bool = True) -> np.ndarray:
-    A, n = _csr(g, weighted=False)
+    A = to_scipy(g, weighted=False, dtype="float64")
+    n = A.shape[0]
     AT = A.T.tocsr()  # distances from v in the reversed graph = distances to v in g
     out = np.zeros(n)
     for start, dist in hop_distance_blocks(AT, np.arange(n)):
@@ -155,7 +157,8 @@ def _betweenness(g: Data, *, k: int | None = None, seed: int | None = None,
                  normalized: bool = True, endpoints: bool = False) -> np.ndarray:
     import networkx as nx
 
-    A, n = _csr(g, weighted=False)
+    A = to_scipy(g, weighted=False, dtype="float64")
+    n = A.shape[0]
     if k is not None:
         k = check_positive_int(k, "k")
         if k > n:
@@ -193,7 +196,8 @@ def _not_converged(kind: str, max_iter: int, tol: float) -> RuntimeError:
 def _eigenvector(g: Data, *, max_iter: int = 100, tol: float = 1e-6,
                  weighted: bool = True) -> np.ndarray:
     max_iter, tol = _check_iteration(max_iter, tol)
-    A, n = _csr(g, weighted=weighted)
+    A = to_scipy(g, weighted=weighted, dtype="float64")
+    n = A.shape[0]
     if n == 0:
         return np.zeros(0)
     AT = A.T.tocsr()
@@ -214,7 +218,8 @@ def _pagerank(g: Data, *, alpha: float = 0.85, personalization: Tensor | None = 
     max_iter, tol = _check_iteration(max_iter, tol)
     if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not 0 <= alpha <= 1:
         raise ValueError(f"alpha must be a number in [0, 1], got {alpha!r}.")
-    A, n = _csr(g, weighted=weighted)
+    A = to_scipy(g, weighted=weighted, dtype="float64")
+    n = A.shape[0]
     if A.nnz and A.data.min() < 0:
         raise ValueError(f"pagerank needs non-negative edge weights, got {A.data.min()}; pass "
                          "weighted=False to ignore edge_weight.")

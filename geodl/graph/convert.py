@@ -154,11 +154,13 @@ def to_networkx(g: Data, node_attrs: list[str] | None = None, edge_attrs: list[s
     return G
 
 
-def to_scipy(g: Data, format: str = "csr") -> Any:
-    """The weighted adjacency matrix as a ``scipy.sparse`` array (``[source, target]``).
+def to_scipy(g: Data, format: str = "csr", weighted: bool = True, dtype: Any = None) -> Any:
+    """The weighted adjacency matrix as a ``scipy.sparse`` array (``[source, target]``), on the
+    CPU: what scipy's and networkx's algorithms (paths, eigensolvers, centralities) take.
 
-    Parallel edges are summed. ``format`` is any scipy sparse format name (``"csr"``, ``"coo"``,
-    ``"csc"``, ...).
+    Parallel edges are summed (``weighted=False``: every pair joined by one or more edges is 1,
+    one hop). ``format`` is any scipy sparse format name (``"csr"``, ``"coo"``, ``"csc"``, ...);
+    ``dtype`` a numpy dtype for the entries (default: the weights' own).
 
     >>> import torch
     >>> to_scipy(Graph(edge_index=torch.tensor([[0, 1], [1, 2]]), num_nodes=3)).toarray()
@@ -169,9 +171,14 @@ def to_scipy(g: Data, format: str = "csr") -> Any:
     import scipy.sparse as sp
 
     edge_index, weight, n = edge_list(g)
-    ei = edge_index.numpy()
-    A = sp.coo_array((weight.detach().cpu().numpy(), (ei[0], ei[1])), shape=(n, n))
+    ei = edge_index.cpu().numpy()
+    data = weight.detach().cpu().numpy()
+    if dtype is not None:
+        data = data.astype(dtype, copy=False)
+    A = sp.coo_array((data, (ei[0], ei[1])), shape=(n, n))
     A.sum_duplicates()
+    if not weighted:
+        A.data[:] = 1  # parallel edges are one hop
     return A.asformat(format)
 
 

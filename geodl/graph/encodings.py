@@ -18,8 +18,8 @@ import torch
 from torch import Tensor
 from torch_geometric.data import Data
 
+from geodl.graph.convert import to_scipy
 from geodl.graph.eigen import smallest_eigenpairs
-from geodl.graph.proximity import _csr
 from geodl.graph.validation import check_option, check_positive_int
 
 __all__ = ["laplacian_pe", "random_walk_pe", "sinusoidal_pe"]
@@ -122,7 +122,8 @@ def laplacian_pe(g: Data, k: int, normalization: Literal[None, "sym", "rw"] = "s
     if isinstance(tol, bool) or not isinstance(tol, (int, float)) or not tol >= 0:
         raise ValueError(f"tol must be a number >= 0, got {tol!r}.")
     dtype = _float_dtype(dtype)
-    A, n = _csr(g, weighted=weighted)
+    A = to_scipy(g, weighted=weighted, dtype="float64")
+    n = A.shape[0]
     if A.nnz and A.data.min() < 0:
         raise ValueError(f"laplacian_pe needs non-negative edge weights, got {A.data.min()}; "
                          "pass weighted=False to ignore edge_weight.")
@@ -238,7 +239,8 @@ def random_walk_pe(g: Data, k: int, *, weighted: bool = True,
 
     k = check_positive_int(k, "k")
     dtype = _float_dtype(dtype)
-    A, n = _csr(g, weighted=weighted)
+    A = to_scipy(g, weighted=weighted, dtype="float64")
+    n = A.shape[0]
     if A.nnz and A.data.min() < 0:
         raise ValueError(f"random_walk_pe needs non-negative edge weights, got {A.data.min()}; "
                          "pass weighted=False to ignore edge_weight.")

@@ -24,7 +24,8 @@ from torch_geometric.utils import scatter
 from geodl.graph.cache import check_edges
 from geodl.graph.validation import check_option
 
-__all__ = ["adjacency", "degree", "laplacian", "gcn_norm", "edge_list", "matrix_from_entries"]
+__all__ = ["adjacency", "degree", "laplacian", "gcn_norm", "gcn_norm_entries", "edge_list",
+           "matrix_from_entries"]
 
 Normalization = Literal[None, "sym", "rw"]
 
@@ -195,14 +196,22 @@ def gcn_norm(g: Data, add_self_loops: bool = True, improved: bool = False,
             [0.4082, 0.3333, 0.4082],
             [0.0000, 0.4082, 0.5000]])
     """
-    row, col, value, n = _gcn_norm_entries(g, add_self_loops, improved)
+    row, col, value, n = gcn_norm_entries(g, add_self_loops, improved)
     return matrix_from_entries(row, col, value, n, sparse)
 
 
-def _gcn_norm_entries(g: Data, add_self_loops: bool = True,
+def gcn_norm_entries(g: Data, add_self_loops: bool = True,
                       improved: bool = False) -> tuple[Tensor, Tensor, Tensor, int]:
     """``(row, col, value, N)``: the entries of :func:`gcn_norm`'s matrix, unsorted, so a layer
-    can assemble the matrix or its transpose with one sort."""
+    can assemble the matrix or its transpose with one sort (:func:`matrix_from_entries`), or
+    use them as weighted edges (``GCNConv``'s definition path).
+
+    >>> from geodl.graph import Graph
+    >>> row, col, value, n = gcn_norm_entries(Graph(edge_index=torch.tensor([[0], [1]]),
+    ...                                              num_nodes=2))
+    >>> row.tolist(), col.tolist(), n  # the edge 0 -> 1, then the self-loops
+    ([0, 0, 1], [1, 0, 1], 2)
+    """
     edge_index, weight, n = edge_list(g)
     row, col = edge_index
     if add_self_loops:  # A + I: a loop of weight `fill` on every node that has none

@@ -17,7 +17,7 @@ from torch import Tensor
 from torch_geometric.data import Data
 from torch_geometric.utils import k_hop_subgraph as pyg_k_hop_subgraph
 
-from geodl.graph.convert import from_pyg
+from geodl.graph.convert import from_pyg, to_scipy
 from geodl.graph.graph import Graph, generic
 from geodl.graph.matrices import edge_list
 from geodl.graph.validation import check_option, check_positive_int
@@ -26,22 +26,6 @@ __all__ = ["shortest_paths", "k_hop_subgraph", "hop_distance_blocks"]
 
 #: At most this many distance entries (8 bytes each) are held in scratch memory at once.
 _CHUNK_ENTRIES = 2**23
-
-
-def _csr(g: Data, weighted: bool = True):
-    """``(A, n)``: ``A[u, v]`` = summed weight of the edges ``u -> v`` as a float64
-    ``scipy.sparse.csr_array`` (``weighted=False``: 1 for every pair joined by an edge)."""
-    import scipy.sparse as sp
-
-    edge_index, weight, n = edge_list(g)
-    ei = edge_index.numpy()
-    data = (weight.detach().cpu().numpy().astype(np.float64, copy=False) if weighted
-            else np.ones(ei.shape[1]))
-    A = sp.csr_array((data, (ei[0], ei[1])), shape=(n, n))  # duplicates summed
-    A.sum_duplicates()
-    if not weighted:
-        A.data[:] = 1.0  # parallel edges are one hop
-    return A, n
 
 
 def _distance_rows(A, rows: np.ndarray, limit: float):
@@ -118,7 +102,8 @@ def shortest_paths(g: Data, max_hops: int | None = None, *,
     """
     if max_hops is not None:
         max_hops = check_positive_int(max_hops, "max_hops", minimum=0)
-    A, n = _csr(g, weighted=False)  # O(E): checks g; the dense result is the O(N^2) part
+    A = to_scipy(g, weighted=False, dtype="float64")
+    n = A.shape[0]  # O(E): checks g; the dense result is the O(N^2) part
     ids = None if sources is None else _node_ids(sources, n, name="sources")
     num_rows = n if ids is None else ids.numel()
     need, free = 8 * num_rows * n, _available_bytes()

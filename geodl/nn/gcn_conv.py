@@ -8,7 +8,7 @@ from torch_geometric.data import Data
 
 from geodl.graph import cache
 from geodl.graph.graph import Graph
-from geodl.graph.matrices import _gcn_norm_entries, matrix_from_entries
+from geodl.graph.matrices import gcn_norm_entries, matrix_from_entries
 from geodl.graph.validation import check_node_features, check_positive_int
 from geodl.nn.message_passing import propagate
 from geodl.nn.paths import Path, resolve_path
@@ -108,7 +108,7 @@ class GCNConv(nn.Module):
             edge_weight = torch.ones(edge_index.size(1), dtype=dtype, device=edge_index.device)
         g = Graph(edge_index=edge_index, edge_weight=edge_weight.to(dtype), num_nodes=num_nodes,
                   validate=False)
-        return _gcn_norm_entries(g, self.add_self_loops, self.improved)
+        return gcn_norm_entries(g, self.add_self_loops, self.improved)
 
     def propagation_matrix(self, edge_index: Tensor, edge_weight: Tensor | None,
                            num_nodes: int, dtype: torch.dtype) -> Tensor:
