@@ -24,7 +24,7 @@ import torch.nn.functional as F
 from geodl.bench.experiments import Outcome, count_parameters, load_data
 from geodl.bench.timing import OtherLoad, interleaved, paired, speed_outcome
 
-__all__ = ["gcn_layer", "gcn_epochs", "layer_speed", "gin_epochs", "random_graph"]
+__all__ = ["gcn_layer", "gcn_epochs", "KipfGCN", "layer_speed", "gin_epochs", "random_graph"]
 
 
 def random_graph(nodes: int, edges: int, seed: int) -> torch.Tensor:
@@ -87,7 +87,15 @@ def gcn_layer(exp, seed: int, config: dict, root=None) -> dict[str, Outcome]:
 
 @paired
 def gcn_epochs(exp, seed: int, config: dict, root=None) -> dict[str, Outcome]:
-    """Training epochs of geodl's 2-layer GCN and its PyG twin on Cora, interleaved."""
+    """Training epochs of geodl's 2-layer GCN and its PyG twin on Cora, interleaved.
+
+    ``config["compile"]``: the row times ``torch.compile`` (default inductor backend) against
+    eager instead: ``impls = ("geodl", "eager")`` are geodl's model compiled and the same model
+    eager (same initial weights), and :class:`KipfGCN` (PyG's layers in a module of its own:
+    the usual twin shares geodl's model loop, and two compiled modules with one ``forward``
+    share dynamo's code cache) compiled and eager, same weights, interleaved with them
+    (``pyg_ms``, ``pyg_eager_ms`` and ``pyg_gain`` in the metrics: PyG's own gain).
+    Compilation happens in the warm-up calls, outside the timed ones."""
     from geodl.bench.twins import build_gnn
     from geodl.models.gnn import GNNConfig
 
@@ -98,30 +106,69 @@ def gcn_epochs(exp, seed: int, config: dict, root=None) -> dict[str, Outcome]:
     for model in models.values():
         for conv in model.convs:
             conv.cached = bool(config["cached"])
+    compiled = bool(config.get("compile", False))
+    if compiled:  # eager copies, same initial weights
+        import copy
 
-    def trainer(model):
+        pyg = KipfGCN(cfg.in_channels, cfg.hidden_channels, cfg.out_channels, cfg.dropout)
+        pyg.load_state_dict(models["geodl"].state_dict())
+        models = {"geodl": models["geodl"], "eager": copy.deepcopy(models["geodl"]),
+                  "pyg": pyg, "pyg_eager": copy.deepcopy(pyg)}
+    x, ei = g.x, g.edge_index
+    calls = {k: torch.compile(m) if compiled and k in ("geodl", "pyg") else m
+             for k, m in models.items()}
+
+    def trainer(key):
+        model, call = models[key], calls[key]
         opt = torch.optim.Adam(model.parameters(), lr=0.01, weight_decay=5e-4)
 
         def epoch():
             model.train()
             opt.zero_grad(set_to_none=True)
-            F.cross_entropy(model(g)[g.train_mask], g.y[g.train_mask]).backward()
+            F.cross_entropy(call(x, ei)[g.train_mask], g.y[g.train_mask]).backward()
             opt.step()
         return epoch
     torch.manual_seed(seed)  # the dropout masks
     load = OtherLoad()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        t = interleaved({k: trainer(m) for k, m in models.items()}, int(config["epochs"]))
+        t = interleaved({k: trainer(k) for k in models}, int(config["epochs"]),
+                        warmup=3 if compiled else 1)
     cores = load.cores()
     out = {}
     for impl, model in models.items():
         model.eval()
         with torch.no_grad():
-            acc = (model(g).argmax(-1)[g.test_mask] == g.y[g.test_mask]).double().mean()
+            acc = (calls[impl](x, ei).argmax(-1)[g.test_mask] == g.y[g.test_mask]).double()
         out[impl] = speed_outcome(t[impl], cores, count_parameters(model),
-                                  epochs_per_s=1.0 / t[impl].median, test_acc=float(acc))
+                                  epochs_per_s=1.0 / t[impl].median,
+                                  test_acc=float(acc.mean()))
+    if compiled:
+        pyg, pyg_eager = t.pop("pyg").median, t.pop("pyg_eager").median
+        extra = {"pyg_ms": 1e3 * pyg, "pyg_eager_ms": 1e3 * pyg_eager,
+                 "pyg_gain": pyg_eager / pyg, "geodl_gain": t["eager"].median / t["geodl"].median}
+        out = {k: Outcome({**out[k].metrics, **extra}, params=out[k].params,
+                          train_time=out[k].train_time) for k in ("geodl", "eager")}
     return out
+
+
+class KipfGCN(torch.nn.Module):
+    """Kipf & Welling's 2-layer GCN from PyG's ``GCNConv`` in a plain module (dropout on the
+    input and hidden features, ReLU), parameter names as geodl's ``GCN``."""
+
+    def __init__(self, in_channels: int, hidden: int, out_channels: int, dropout: float):
+        import torch_geometric.nn as pyg_nn
+
+        super().__init__()
+        self.dropout = dropout
+        self.convs = torch.nn.ModuleList([pyg_nn.GCNConv(in_channels, hidden),
+                                          pyg_nn.GCNConv(hidden, out_channels)])
+
+    def forward(self, x: torch.Tensor, edge_index: torch.Tensor) -> torch.Tensor:
+        x = F.dropout(x, self.dropout, self.training)
+        x = F.relu(self.convs[0](x, edge_index))
+        x = F.dropout(x, self.dropout, self.training)
+        return self.convs[1](x, edge_index)
 
 
 def _layers(kind: str, c: int, heads: int, seed: int):
@@ -172,12 +219,12 @@ def _floor(kind: str, layer, x: torch.Tensor, ei: torch.Tensor, probe: torch.Ten
     ReLU forward, their weight and bias gradients, the ReLU mask); GAT: ``X W``, the
     attention SpMM ``A^T V`` of all heads, ``+ b``, its SDDMM and transposed SpMM for the
     gradients, ``G^T X`` and the bias gradient."""
-    from geodl.nn.gin_conv import adjacency_pair
     from geodl.nn.sparse_attention import _csr, _sddmm
+    from geodl.nn.spmm import adjacency_pair, gcn_pair
 
     n = x.size(0)
     if kind == "GCN":
-        a_t, a = layer._transposed(ei, None, n, x.dtype)
+        a_t, a = gcn_pair(ei, None, n, x.dtype, layer.add_self_loops, layer.improved)
         w, b = layer.lin.weight.detach(), layer.bias.detach()
 
         def run():

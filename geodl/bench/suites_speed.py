@@ -67,6 +67,18 @@ def _cora_epochs(cached: bool, seconds: float) -> Experiment:
                       quick={"epochs": 10}, load=partial(ex.load_data, "planetoid", "Cora"))
 
 
+def _cora_compiled(seconds: float) -> Experiment:
+    return Experiment("Cora, training epochs, torch.compile", "GCN compiled (vs eager)",
+                      gcn_speed.gcn_epochs, {"cached": False, "compile": True, "epochs": 50},
+                      impls=("geodl", "eager"), metric="ms", scale=1.0, unit="ms",
+                      higher_is_better=False, target=1.0, target_relative=True, seeds=3,
+                      seconds=seconds, quick={"epochs": 10},
+                      load=partial(ex.load_data, "planetoid", "Cora"),
+                      note="geodl's GCN under torch.compile (inductor) against the same model "
+                      "eager; PyG's model compiled and eager interleaved with them (pyg_gain = "
+                      "its eager / compiled time); compilation is in the warm-up calls")
+
+
 def _grid(op, label, batch, size, seconds, note=NCHW_NOTE):
     return Experiment(f"{batch} x {size} x {size} images, 32 ch", label, fastpaths.grid_op,
                       {"op": op, "batch": batch, "channels": 32, "size": size, "repeats": 11},
@@ -116,7 +128,8 @@ def _graph_op(op, peer, edges, seconds, repeats=5):
 register(Suite("speed", "GCN, GIN and GAT layers forward + backward against their primitive "
                "floor and PyG twin at 1e4 to 1e6 nodes; GCN layer against PyG's GCNConv "
                "(edge_index, CSR adj_t, pre-normalised adj_t; uncached and cached), Cora "
-               "training epochs of the 2-layer GCN and PROTEINS epochs of GIN against the "
+               "training epochs of the 2-layer GCN (also compiled against eager) and PROTEINS "
+               "epochs of GIN against the "
                "models from PyG layers, every side of a row interleaved", (
     *(_layer_row(layer, nodes, seconds * nodes / 1e5)
       for layer, seconds in (("GCN", 4), ("GIN", 4), ("GAT", 10))
@@ -128,6 +141,7 @@ register(Suite("speed", "GCN, GIN and GAT layers forward + backward against thei
     _gcn_layer(100_000, 1_100_000, "pyg_csr", None, 5, cached=True),
     _cora_epochs(False, 3),
     _cora_epochs(True, 3),
+    _cora_compiled(90),
     _gin_epochs("PROTEINS", 20),
 )))
 

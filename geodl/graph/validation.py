@@ -60,9 +60,10 @@ def check_edge_index(edge_index: Any, num_nodes: int | None = None,
     """Check that ``edge_index`` is a ``(2, E)`` long tensor of node ids in ``[0, num_nodes)``.
 
     Row 0 holds the source and row 1 the target of each edge; messages flow source -> target.
-    The ids are checked only where the tensor holds values: a ``meta`` tensor (shapes only)
-    passes on its type and shape, and so does any tensor while ``torch.export`` or
-    ``torch.compile`` traces (the ids are data, which a trace cannot branch on).
+    The ids are checked where the tensor holds values: a ``meta`` tensor (shapes only) passes
+    on its type and shape. While ``torch.compile`` or ``torch.export`` traces, the id checks
+    go into the graph as ``torch._assert_async`` (a trace cannot branch on data): the compiled
+    or exported program raises ``RuntimeError`` naming ``name`` when it runs on bad ids.
     """
     if not isinstance(edge_index, Tensor):
         raise TypeError(
@@ -81,9 +82,16 @@ def check_edge_index(edge_index: Any, num_nodes: int | None = None,
             f"{name} must have shape (2, E) (row 0 = source, row 1 = target), "
             f"got shape {tuple(edge_index.shape)}.{hint}"
         )
-    if edge_index.numel() == 0 or edge_index.is_meta or torch.compiler.is_compiling():
-        return edge_index  # no values to read (meta), or a trace (torch.export/compile) would
-        # have to guard on them (GuardOnDataDependentSymNode): the eager call checks them
+    if edge_index.numel() == 0 or edge_index.is_meta:
+        return edge_index  # no values to read
+    if torch.compiler.is_compiling():  # checked when the traced program runs
+        torch._assert_async((edge_index >= 0).all(), f"{name} contains a negative node id; "
+                            "node ids must lie in [0, num_nodes).")
+        if num_nodes is not None:
+            torch._assert_async((edge_index < num_nodes).all(), f"{name} contains a node id >= "
+                                "num_nodes; pass a larger num_nodes, or give x one row per "
+                                "node.")
+        return edge_index
     lo = int(edge_index.min())
     if lo < 0:
         bad = edge_index[:, (edge_index < 0).any(0)][:, 0].tolist()

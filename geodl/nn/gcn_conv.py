@@ -6,12 +6,12 @@ import torch
 from torch import Tensor, nn
 from torch_geometric.data import Data
 
-from geodl.graph import cache
 from geodl.graph.graph import Graph
 from geodl.graph.matrices import gcn_norm_entries, matrix_from_entries
 from geodl.graph.validation import check_node_features, check_positive_int
 from geodl.nn.message_passing import propagate
 from geodl.nn.paths import Path, resolve_path
+from geodl.nn.spmm import gcn_pair, graph_spmm
 
 __all__ = ["GCNConv"]
 
@@ -23,20 +23,6 @@ def _edges(edge_index: Tensor | Data, edge_weight: Tensor | None) -> tuple[Tenso
         weight = g.edge_weight if "edge_weight" in g else None
         return g.edge_index, weight if edge_weight is None else edge_weight
     return edge_index, edge_weight
-
-
-class _TransposedSpMM(torch.autograd.Function):
-    """``A_t @ h`` with ``A_t`` and its transpose ``A`` both CSR: torch would otherwise convert
-    (sort) a transposed CSR matrix in every backward pass. Used when ``A_t`` needs no gradient."""
-
-    @staticmethod
-    def forward(ctx, a_t: Tensor, a: Tensor, h: Tensor) -> Tensor:
-        ctx.a = a
-        return a_t @ h  # (N, F)
-
-    @staticmethod
-    def backward(ctx, grad: Tensor):
-        return None, None, ctx.a @ grad  # d(A^T h)/dh^T grad = A grad
 
 
 class GCNConv(nn.Module):
@@ -114,27 +100,12 @@ class GCNConv(nn.Module):
                            num_nodes: int, dtype: torch.dtype) -> Tensor:
         r""":math:`\hat A` as an ``(N, N)`` CSR matrix indexed ``[source, target]``, built once
         per graph (:mod:`geodl.graph.cache`)."""
-        a_hat = self._transposed(edge_index, edge_weight, num_nodes, dtype)[1]
+        a_hat = gcn_pair(edge_index, edge_weight, num_nodes, dtype, self.add_self_loops,
+                      self.improved)[1]
         if a_hat is None:  # weights that need a gradient: built on request only
             row, col, value, n = self._entries(edge_index, edge_weight, num_nodes, dtype)
             a_hat = matrix_from_entries(row, col, value, n, sparse=True)
         return a_hat
-
-    def _transposed(self, edge_index: Tensor, edge_weight: Tensor | None, num_nodes: int,
-                    dtype: torch.dtype) -> tuple[Tensor, Tensor | None]:
-        """``(A_hat^T, A_hat)`` as CSR matrices from one set of entries, built once per graph,
-        weights and options (:func:`geodl.graph.cache.structure`): every layer and epoch on
-        the same edges shares them; new or edited edges rebuild them. With weights that need
-        a gradient (never cached) ``A_hat`` is ``None``: torch's sparse autograd needs none."""
-        def build() -> tuple[Tensor, Tensor | None]:
-            row, col, value, n = self._entries(edge_index, edge_weight, num_nodes, dtype)
-            a_t = matrix_from_entries(col, row, value, n, sparse=True)  # A_hat^T: row = target
-            if value.requires_grad:
-                return a_t, None
-            return a_t, matrix_from_entries(row, col, value, n, sparse=True)
-
-        return cache.structure(edge_index, "gcn_norm", build, tensors=(edge_weight,),
-                               key=(num_nodes, dtype, self.add_self_loops, self.improved))
 
     def forward(self, x: Tensor, edge_index: Tensor | Data, edge_weight: Tensor | None = None,
                 *, path: Path = "auto", fast: bool | None = None) -> Tensor:
@@ -146,12 +117,14 @@ class GCNConv(nn.Module):
         sparse = resolve_path(path, ("sparse", "definition"), layer="GCNConv",
                               graph="any graph", fast=fast) == "sparse"
         h = self.lin(x)  # (N, F_out)
-        if sparse:
-            a_t, a = self._transposed(edge_index, edge_weight, x.size(0), x.dtype)
-            if a_t.requires_grad:  # gradients w.r.t. edge_weight: torch's own sparse autograd
-                out = a_t @ h  # A^T X W: one sparse matmul
-            else:
-                out = _TransposedSpMM.apply(a_t, a, h)
+        if sparse and edge_weight is not None and edge_weight.requires_grad:
+            # gradients w.r.t. edge_weight: torch's own sparse autograd (never cached)
+            a_t, _ = gcn_pair(edge_index, edge_weight, x.size(0), x.dtype, self.add_self_loops,
+                           self.improved)
+            out = a_t @ h  # A^T X W: one sparse matmul
+        elif sparse:
+            out = graph_spmm(h, edge_index, edge_weight, "gcn", self.add_self_loops,
+                             self.improved)
         else:  # the definition: the entries of A_hat as weighted edges source -> target
             row, col, value, n = self._entries(edge_index, edge_weight, x.size(0), x.dtype)
             out = propagate(h, torch.stack([row, col]), edge_weight=value, aggregate="sum",

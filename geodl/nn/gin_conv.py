@@ -5,12 +5,10 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from geodl.graph import cache
-from geodl.graph.matrices import matrix_from_entries
 from geodl.graph.validation import check_node_features
-from geodl.nn.gcn_conv import _TransposedSpMM
 from geodl.nn.message_passing import propagate
 from geodl.nn.paths import Path, resolve_path
+from geodl.nn.spmm import graph_spmm
 
 __all__ = ["GINConv", "GINEConv"]
 
@@ -80,8 +78,7 @@ class GINConv(nn.Module):
         self._check(x)
         if resolve_path(path, ("sparse", "definition"), layer="GINConv", graph="any graph",
                         fast=fast) == "sparse":
-            a_t, a = adjacency_pair(edge_index, x.size(0), x.dtype)
-            aggregated = _TransposedSpMM.apply(a_t, a, x)  # (N, F_in): A^T X, one sparse matmul
+            aggregated = graph_spmm(x, edge_index, matrix="adjacency")  # (N, F_in): A^T X
             return self.nn(aggregated.addcmul_(1 + self.eps, x))  # (1 + eps) X + A^T X, in place
         return propagate(x, edge_index, aggregate="sum",
                          update=lambda x_i, a: self.nn((1 + self.eps) * x_i + a))
@@ -89,20 +86,6 @@ class GINConv(nn.Module):
     def extra_repr(self) -> str:
         train = isinstance(self.eps, torch.nn.Parameter)
         return f"eps={self.eps.detach().item():g}, train_eps={train}"
-
-
-def adjacency_pair(edge_index: Tensor, num_nodes: int, dtype: torch.dtype
-                   ) -> tuple[Tensor, Tensor]:
-    """``(A^T, A)``: the unweighted adjacency (parallel edges summed) and its transpose as CSR
-    matrices, built once per graph (:func:`geodl.graph.cache.structure`)."""
-    def build() -> tuple[Tensor, Tensor]:
-        cache.check_edges(edge_index, num_nodes)
-        src, dst = edge_index
-        ones = torch.ones(src.numel(), dtype=dtype, device=edge_index.device)
-        return (matrix_from_entries(dst, src, ones, num_nodes, sparse=True),  # A^T: row = target
-                matrix_from_entries(src, dst, ones, num_nodes, sparse=True))
-
-    return cache.structure(edge_index, "adjacency", build, key=(num_nodes, dtype))
 
 
 def _in_channels(module: nn.Module) -> int:

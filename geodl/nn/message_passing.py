@@ -247,7 +247,12 @@ def _node_sets(x, edge_index: Tensor, size, num_nodes: int | None
         cache.check_edges(edge_index, n_src)  # the id scan: once per graph (geodl.graph.cache)
     else:
         cache.check_edges(edge_index, max(n_src, n_dst))
-        if edge_index.numel() and not edge_index.is_meta and not torch.compiler.is_compiling():
+        if edge_index.numel() and not edge_index.is_meta and torch.compiler.is_compiling():
+            for row, n, what in ((0, n_src, "source"), (1, n_dst, "target")):
+                torch._assert_async((edge_index[row] < n).all(), f"edge_index[{row}] holds a "
+                                    f"{what} id beyond the bipartite graph's {what} nodes; row "
+                                    "0 indexes x_src, row 1 x_dst.")
+        elif edge_index.numel() and not edge_index.is_meta:
             tops = cache.structure(edge_index, "max_id_per_row",  # once per graph, as above
                                    lambda: edge_index.amax(1).tolist())
             for row, n, what in ((0, n_src, "source"), (1, n_dst, "target")):

@@ -34,21 +34,30 @@ a stride-1 ``padding="same"`` convolution with ``g``'s stencil; a recurrent laye
 ``path="definition"``, for every layer; giving both ``fast`` and a ``path`` other than
 ``"auto"`` is an error.
 
+**torch.compile**: ``GCNConv``'s and ``GINConv``'s sparse paths call one custom operator,
+:func:`geodl.nn.spmm.graph_spmm`, which holds the per-graph cache lookup and the CSR matmul
+(neither traceable), and :func:`~geodl.nn.propagate`'s edge checks become
+``torch._assert_async`` in a trace, so ``models.GCN``, ``models.GIN`` and
+``models.GraphSAGE`` (node level) compile to one graph with no breaks (tested with
+``fullgraph=True``); compiled GCN training on Cora is in the ``speed`` suite. Still breaking:
+GAT's sparse-attention layout (built in the trace: ``nonzero``, ``.item()``), the grid and DAG
+layouts of tagged graphs, and a graph-level readout's ``int(batch.max())``.
+
 **Export** (``torch.export.export``, torch 2.13, checked on a fixed graph): a path exports
 when its shapes do not depend on the values of ``edge_index``. Exported and tested equal:
-a :class:`~geodl.nn.sage_conv.SAGEConv` stack (node and edge counts dynamic), ``"native"``
-on a tag (``F.conv2d``, SDPA, ``nn.LSTM``) and attention's ``"definition"`` on a general
-graph. Blocked, with ``GuardOnDataDependentSymNode``: every ``"sparse"`` path (building the
-CSR layout groups or orders edges with ``nonzero``/``.item()``: ``TypedAdjacency.build``,
-``SparseLayout.build``); ``"definition"`` on a tagged graph (the tag's edge list and the
-DAG levels are built with value-dependent sizes: ``grid_edges``' masks, ``dag.schedule``);
-``GCNConv`` and ``models.GCN`` on both of their paths (``gcn_norm``'s self-loops via
-``nonzero`` and the duplicate-entry check ``bool((key[1:] == key[:-1]).any())`` of
-``geodl.graph.matrices.matrix_from_entries``). Edge-id checks
-(:func:`~geodl.graph.validation.check_edge_index`) are skipped while tracing, done in eager
-calls. **ONNX** has no sparse CSR tensors, so no ``"sparse"`` path converts; the workaround
-is ``path="definition"`` on a general graph (gather, ``scatter``/``scatter_reduce``), the
-path that also exports (not tested here: the onnx packages are not installed).
+``models.GCN`` (its ``graph_spmm`` operator stays whole in the program), a
+:class:`~geodl.nn.sage_conv.SAGEConv` stack (node and edge counts dynamic), ``"native"`` on a
+tag (``F.conv2d``, SDPA, ``nn.LSTM``) and attention's ``"definition"`` on a general graph.
+Blocked, with ``GuardOnDataDependentSymNode``: the other ``"sparse"`` paths (building the CSR
+layout groups or orders edges with ``nonzero``/``.item()``: ``TypedAdjacency.build``,
+``SparseLayout.build``); ``"definition"`` on a tagged graph (the tag's edge list and the DAG
+levels are built with value-dependent sizes: ``grid_edges``' masks, ``dag.schedule``);
+``GCNConv``'s ``"definition"`` path (``gcn_norm``'s self-loops via ``nonzero``). Edge-id
+checks (:func:`~geodl.graph.validation.check_edge_index`) go into the traced program as
+``torch._assert_async``. **ONNX** has no sparse CSR tensors, so no ``"sparse"`` path converts;
+the workaround is ``path="definition"`` on a general graph (gather, ``scatter``/
+``scatter_reduce``), the path that also exports (not tested here: the onnx packages are not
+installed).
 
 >>> resolve_path("auto", ("sparse", "definition"), layer="GridConv", graph="a general graph")
 'sparse'
