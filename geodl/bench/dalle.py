@@ -5,7 +5,7 @@ Study rows share one pipeline run per seed (cached in the process): tokenizers, 
 the transformer, generation and judging run once, and every row reads one of its metrics. The
 whole table (class / colour / space accuracy per caption type, seen and held-out, with and
 without CLIP re-ranking, CLIP scores), ``study.json`` and one PNG per sampled caption go to
-``<out>/dalle/study-seed<k>/`` (``out`` from the config, default ``geodl-bench``).
+``<out>/dalle/study-seed<k>/`` (``--out`` of ``geodl bench run``, default ``geodl-bench``).
 
 Twin rows time one training step (forward + backward) at the same weights and inputs:
 
@@ -32,6 +32,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from geodl.bench.experiments import Outcome
+from geodl.bench.store import artifact_dir
 from geodl.bench.timing import interleaved
 
 __all__ = ["STUDY", "STUDY_QUICK", "TorchVQVAE", "study_trial", "vqvae_speed", "infonce_speed",
@@ -54,11 +55,10 @@ STUDY_QUICK = {"classes": [1, 5, 7, 8], "colours": ["red", "green", "blue"], "tr
 
 
 @functools.lru_cache(maxsize=2)
-def _study(config_json: str, seed: int, root: str | None) -> tuple[dict, float]:
+def _study(config_json: str, seed: int, root: str | None, out: Path) -> tuple[dict, float]:
     from geodl.bench.dalle_study import run_study
 
     config = json.loads(config_json)
-    out = Path(config.get("out", "geodl-bench")) / "dalle" / f"study-seed{seed}"
     tic = time.perf_counter()
     metrics = run_study(config, seed, root, out)
     return metrics, time.perf_counter() - tic
@@ -69,7 +69,8 @@ def study_trial(exp, impl: str, seed: int, config: dict, root=None) -> Outcome:
     if impl != "geodl":
         raise ValueError(f"impl={impl!r}; the study rows run geodl only.")
     cfg = {k: v for k, v in config.items() if k != "quick"}
-    metrics, seconds = _study(json.dumps(cfg, sort_keys=True), seed, root)
+    out = Path(cfg.pop("out")) if "out" in cfg else artifact_dir("dalle", f"study-seed{seed}")
+    metrics, seconds = _study(json.dumps(cfg, sort_keys=True), seed, root, out)
     return Outcome(dict(metrics), train_time=seconds)
 
 

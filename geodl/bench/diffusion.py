@@ -13,7 +13,8 @@ by all implementations; ``fd_floor`` is real test images against as many trainin
 that classifier's accuracy on the conditional samples (``acc_cond`` at guidance 1,
 ``acc_guided`` at ``guidance``), the test noise-prediction loss per timestep bucket, the
 median milliseconds of a training step (forward, backward, Adam) and of sampling per image.
-Sample grids and strips are written as PNGs to ``config["images"]``.
+Sample grids and strips are written as PNGs to ``config["images"]`` (default ``<out>/diffusion``,
+next to the suite's report; ``--out`` of ``geodl bench run``).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from geodl.bench.experiments import Outcome
+from geodl.bench.store import artifact_dir
 from geodl.bench.suites import Experiment, Suite, register
 from geodl.bench.tensors import MEAN, STD, load_images
 from geodl.bench.timing import interleaved
@@ -40,7 +42,7 @@ DIFFUSION = {
     "ema_decay": 0.995, "epochs": 8, "samples": 10_000, "ddim_steps": 50,
     "ddpm_samples": 1_000,
     "guidance": 3.0, "classifier": {"train_size": 60_000, "epochs": 3},
-    "images": "geodl-bench/diffusion",
+    "images": None,
 }
 QUICK = {"train_size": 1024, "test_size": 100, "channels": [16, 32, 32],
          "peer_channels": [16, 32, 24], "batch_size": 64, "epochs": 2, "ema_decay": 0.9,
@@ -186,7 +188,7 @@ def diffusion_trial(exp, impl: str, seed: int, config: dict, root=None) -> Outco
         ddpm, _ = _sample(ema, sched, n, seed, None)
         metrics["fd_ddpm"] = frechet_distance(real, _to_unit(ddpm), features)
         metrics["fd_ddim_same_n"] = frechet_distance(real, _to_unit(cond[:n]), features)
-    out = Path(c["images"])
+    out = Path(c["images"]) if c.get("images") else artifact_dir("diffusion")
     save_image_grid(cond[:100], out / f"{impl}-seed{seed}-ddim.png", ncol=10,
                     value_range=(-1, 1))
     save_image_grid(guided[:100], out / f"{impl}-seed{seed}-guided.png", ncol=10,
@@ -251,7 +253,7 @@ register(Suite("diffusion", "a class-conditional DDPM (cosine schedule, T = 1000
                "vs real), conditional accuracy with and without guidance, step and sampling "
                "times (the full recipe, 10k samples, takes hours per implementation on 2 CPU "
                "cores; --quick is a smoke run). Samples and interpolation strips: PNGs under "
-               "geodl-bench/diffusion", (
+               "<out>/diffusion (--out, default geodl-bench)", (
     Experiment("Fashion-MNIST 32x32", "DDPM U-Net", diffusion_trial, DIFFUSION,
                impls=("geodl", "torch", "diffusers"), metric="fd_ddim", scale=1.0, unit="",
                higher_is_better=False, seeds=1, seconds=6 * 3600, quick=QUICK, quick_seeds=1,

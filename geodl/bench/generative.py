@@ -10,7 +10,8 @@ images in the feature space of a geodl CNN trained on Fashion-MNIST
 distance as its floor, the classifier's accuracy on class-conditional samples, and seconds per
 epoch. Speed rows time one training step (forward, backward, update) against the twin.
 Sample grids and interpolation strips are written as PNGs to ``config["samples_dir"]``
-(default ``geodl-bench/generative/samples``, next to the suite's report).
+(default ``<out>/generative/samples``, next to the suite's report; ``--out`` of ``geodl
+bench run``).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ import torch
 from geodl.bench import tensors
 from geodl.bench.experiments import Outcome, train_model
 from geodl.bench.generative_twins import torch_twin
-from geodl.bench.store import DEFAULT_OUT
+from geodl.bench.store import artifact_dir
 from geodl.bench.suites import Experiment, Published, Suite, register
 from geodl.bench.timing import interleaved
 from geodl.models import GAN, VAE, Autoencoder, Critic, Generator, count_parameters
@@ -104,7 +105,7 @@ def _model_and_task(impl: str, seed: int, config: dict, root):
 def _write_pngs(config: dict, name: str, samples, strip) -> None:
     from geodl.viz.images import save_image_grid, save_interpolation_strip
 
-    folder = Path(config.get("samples_dir") or Path(DEFAULT_OUT) / "generative" / "samples")
+    folder = Path(config.get("samples_dir") or artifact_dir("generative", "samples"))
     save_image_grid(samples[:64], folder / f"{name}-samples.png", ncol=8)
     if strip is not None:
         save_interpolation_strip(strip, folder / f"{name}-interpolation.png")
@@ -273,7 +274,7 @@ register(Suite("generative", "auto-encoders, VAEs and GANs on Fashion-MNIST (gri
                "to the same networks written with nn.Conv2d / nn.ConvTranspose2d / nn.Linear, "
                "same weights, batches and noise; Frechet distances in the feature space of a "
                "geodl CNN classifier (test_frechet_floor: train vs test images); sample grids "
-               "and interpolation strips as PNGs in geodl-bench/generative/samples", (
+               "and interpolation strips as PNGs in <out>/generative/samples", (
     _row("AE conv", AE, *_PSNR, 600, _Q1, 8),
     _row("DAE conv (Gaussian 0.3)", {**AE, "corruption": "gaussian", "level": 0.3}, *_PSNR,
          600, _Q1, 8),

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import torch
 
-from geodl.bench.store import DEFAULT_DB, DEFAULT_OUT, ResultStore
+from geodl.bench.store import DEFAULT_DB, DEFAULT_OUT, ResultStore, artifacts_under
 from geodl.bench.suites import Experiment, get_suite
 from geodl.datasets._files import allow_downloads
 
@@ -104,7 +104,9 @@ def run_suite(name: str, models: Sequence[str] | None = None, seeds: int | None 
         models: run only these models (``"GCN"``) or experiments (``"GCN/Cora"``).
         seeds: seeds (folds) ``0 .. seeds-1`` of every experiment; default the suite's.
         db: the results database: an SQLite file or a ``postgresql://`` URL.
-        out: folder for the report (``out/<suite>/report.md`` and PNGs); ``None``: no report.
+        out: folder for the report (``out/<suite>/report.md`` and PNGs) and the trials' files
+            (:func:`~geodl.bench.store.artifact_dir`: sample grids, study tables); ``None``: no
+            report, trial files under ``geodl-bench``.
         quick: apply each experiment's quick settings (fewer epochs and seeds).
         data_root: folder of the raw datasets; default ``$GEODL_DATA`` or the loaders'.
         progress: show a progress bar.
@@ -148,7 +150,7 @@ def run_suite(name: str, models: Sequence[str] | None = None, seeds: int | None 
         torch.set_num_threads(int(threads))
     interrupted = False
     try:
-        with allow_downloads(download):
+        with allow_downloads(download), artifacts_under(DEFAULT_OUT if out is None else out):
             _run_jobs(store, batch, experiments, suite.name, seeds, root, progress)
     except KeyboardInterrupt:  # the running row is marked failed; report what finished
         interrupted = True

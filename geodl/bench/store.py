@@ -52,12 +52,36 @@ from typing import Any
 from geodl._paths import hide_password, is_database_url
 
 __all__ = ["ResultStore", "SCHEMA_VERSION", "DEFAULT_DB", "DEFAULT_OUT", "environment",
-           "latest_per_seed"]
+           "latest_per_seed", "artifact_dir", "artifacts_under"]
 
 SCHEMA_VERSION = 1
 #: Where ``geodl bench`` keeps its results and writes its reports unless told otherwise.
 DEFAULT_DB = "geodl-results.db"
 DEFAULT_OUT = "geodl-bench"
+
+_ARTIFACTS: list[Path] = [Path(DEFAULT_OUT)]
+
+
+@contextmanager
+def artifacts_under(out: str | os.PathLike) -> Iterator[None]:
+    """Inside the block :func:`artifact_dir` is under ``out``: ``run_suite`` sets the run's
+    ``--out`` folder, so sample PNGs land next to the suite's report."""
+    _ARTIFACTS.append(Path(out))
+    try:
+        yield
+    finally:
+        _ARTIFACTS.pop()
+
+
+def artifact_dir(*parts: str) -> Path:
+    """The folder for a trial's files beyond the database (sample PNGs, study tables):
+    ``<out>/<parts...>`` of the running ``geodl bench run`` (default ``geodl-bench``).
+
+    >>> with artifacts_under("reports"):
+    ...     artifact_dir("dalle", "study-seed0").as_posix()
+    'reports/dalle/study-seed0'
+    """
+    return _ARTIFACTS[-1].joinpath(*parts)
 
 # One text for both backends: {id} is the dialect's auto-increment key; BIGINT and DOUBLE
 # PRECISION are 64-bit in PostgreSQL and have SQLite's INTEGER and REAL affinities.

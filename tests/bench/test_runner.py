@@ -5,7 +5,7 @@ import torch
 
 from geodl.bench.experiments import Outcome
 from geodl.bench.runner import run_suite
-from geodl.bench.store import ResultStore
+from geodl.bench.store import ResultStore, artifact_dir
 from geodl.bench.suites import SUITES, Experiment, Suite
 
 
@@ -67,6 +67,21 @@ def test_a_failing_trial_is_recorded_and_the_rest_run(monkeypatch, tmp_path):
     assert "RuntimeError: peer exploded" in results.failures[0]["error"]
     report = (tmp_path / "flaky" / "report.md").read_text()
     assert "55.0 +- 7.1" in report and "(2 failed)" in report
+
+
+def test_trial_files_go_under_the_runs_out_folder(monkeypatch, tmp_path):
+    def trial(exp, impl, seed, config, root):  # a trial that writes a sample image
+        folder = artifact_dir("pictures")
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"seed{seed}.txt").write_text("pixels")
+        return Outcome({"test_acc": 0.5})
+
+    monkeypatch.setitem(SUITES, "drawing", Suite("drawing", "one row writing a file", (
+        Experiment("D", "M", trial, impls=("geodl",), seeds=1),)))
+    monkeypatch.chdir(tmp_path)
+    run_suite("drawing", db=tmp_path / "r.db", out=tmp_path / "reports", progress=False)
+    assert (tmp_path / "reports" / "pictures" / "seed0.txt").is_file()
+    assert not (tmp_path / "geodl-bench").exists()  # not the default folder
 
 
 def test_bad_input_fails_before_any_row(tiny, tmp_path):
