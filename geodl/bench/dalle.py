@@ -40,11 +40,11 @@ __all__ = ["STUDY", "STUDY_QUICK", "TorchVQVAE", "study_trial", "vqvae_speed", "
 
 STUDY = {"source": "fashion", "classes": list(range(10)),
          "colours": ["red", "green", "blue", "yellow"], "text_len": 12,
-         "train": 30_000, "val": 1000, "judge_train": 20_000, "num_codes": 128, "code_dim": 32,
-         "hidden": 64, "tok_epochs": 6, "judge_epochs": 4, "clip_epochs": 8,
+         "train": 20_000, "val": 1000, "judge_train": 20_000, "num_codes": 128, "code_dim": 32,
+         "hidden": 64, "tok_epochs": 5, "judge_epochs": 4, "clip_epochs": 8,
          "clip": {"embed_dim": 64, "width": 64, "n_layer": 2, "n_head": 4, "patch_size": 7},
-         "dalle": {"n_layer": 4, "n_head": 4, "n_embd": 128}, "dalle_epochs": 20,
-         "zero_shot": 10_000, "eval_captions": 48, "candidates": 8, "top_k": 32, "grids": 6}
+         "dalle": {"n_layer": 4, "n_head": 4, "n_embd": 128}, "dalle_epochs": 10,
+         "zero_shot": 10_000, "eval_captions": 40, "candidates": 8, "top_k": 32, "grids": 6}
 STUDY_QUICK = {"classes": [1, 5, 7, 8], "colours": ["red", "green", "blue"], "train": 4000,
                "val": 400, "judge_train": 4000, "num_codes": 64, "tok_epochs": 4,
                "judge_epochs": 3, "clip_epochs": 5,
