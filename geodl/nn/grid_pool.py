@@ -8,12 +8,14 @@ do not overlap (``stride = kernel_size``) the edges are a cluster assignment
 reverse assignment, ``cluster[i] -> i``: every fine node copies its coarse node
 (:func:`cluster_unpool`; on a grid, nearest-neighbour interpolation).
 
-The grid layers' generic paths (``fast=False``) compute that message passing in a sparse
-formulation over the same cached edges: a mean or a copy is one sparse product
-(:func:`~geodl.nn.grid_conv.typed_spmm`), a max gathers each window's messages into a padded
-``(N_out, K, C)`` array and reduces it. :func:`bipartite_propagate`
-(:func:`~geodl.nn.propagate` itself) is the definition they are tested equal to;
-:func:`cluster_pool` and :func:`cluster_unpool` call it.
+Both layers take ``path=`` (:mod:`geodl.nn.paths`): ``"native"`` (grid tag: ``F.max_pool2d``,
+``F.avg_pool2d``, ``F.interpolate``), ``"sparse"`` (the message passing in a sparse
+formulation over the same cached edges: a mean or a copy is one sparse product,
+:func:`~geodl.nn.grid_conv.typed_spmm`; a max gathers each window's messages into a padded
+``(N_out, K, C)`` array and reduces it) and ``"definition"`` (:func:`bipartite_propagate`,
+i.e. :func:`~geodl.nn.propagate` on the bipartite graph input grid -> output grid, which
+:func:`cluster_pool` and :func:`cluster_unpool` call too); the common battery checks the
+three equal.
 
 Like every grid layer, ``layer(x, g) -> (x_out, g_out)`` (see :mod:`geodl.nn.grid_conv`).
 """
@@ -42,6 +44,7 @@ from geodl.nn.grid_conv import (
     typed_spmm,
 )
 from geodl.nn.message_passing import propagate
+from geodl.nn.paths import Path, resolve_path
 
 __all__ = ["GridPool", "GridUpsample", "cluster_pool", "cluster_unpool", "bipartite_propagate"]
 
@@ -49,12 +52,9 @@ __all__ = ["GridPool", "GridUpsample", "cluster_pool", "cluster_unpool", "bipart
 def bipartite_propagate(x: Tensor, src: Tensor, dst: Tensor, num_out: int,
                         aggregate: Literal["sum", "mean", "max"]) -> Tensor:
     """:func:`~geodl.nn.propagate` from ``x`` ``(N_in, C)`` along ``src -> dst`` onto
-    ``num_out`` nodes of another node set: both sets share the ids ``0..max(N_in, N_out)-1``
-    (``x`` padded with zero rows when the target set is larger; they send nothing)."""
-    n = max(x.size(0), num_out)
-    if n > x.size(0):
-        x = torch.cat([x, x.new_zeros(n - x.size(0), x.size(1))])  # (n, C)
-    return propagate(x, torch.stack([src, dst]), aggregate=aggregate, num_nodes=n)[:num_out]
+    ``num_out`` nodes of another node set (the bipartite ``size=(N_in, num_out)``)."""
+    return propagate(x, torch.stack([src, dst]), aggregate=aggregate,
+                     size=(x.size(0), num_out))  # (num_out, C)
 
 
 def _check_cluster(cluster: Tensor, num_nodes: int, num_clusters: int | None) -> int:
@@ -195,10 +195,11 @@ class GridPool(nn.Module):
     :func:`~geodl.nn.grid_conv.grid_edges` from each pixel of a ``kernel_size`` window
     (``stride``, ``padding``) to its output pixel, ``message = x_j``, ``aggregate="max"`` or
     ``"mean"``. Padding adds no nodes: a mean is over the pixels that exist
-    (``count_include_pad=False``), a max ignores the border. **Fast path** (grid tag):
-    ``F.max_pool2d`` / ``F.avg_pool2d`` on the channels-last NCHW view. **Generic path**
-    (``fast=False``): the same aggregation in a sparse formulation, tested equal to
-    :func:`bipartite_propagate` over these edges: a mean is one cached sparse matrix
+    (``count_include_pad=False``), a max ignores the border. **Native path** (grid tag, the
+    default): ``F.max_pool2d`` / ``F.avg_pool2d`` on the channels-last NCHW view. **Definition**
+    (``path="definition"``, or ``fast=False``): :func:`bipartite_propagate` over these edges.
+    **Sparse path**: the same aggregation in a sparse formulation: a mean is one cached sparse
+    matrix
     (entries ``1 / window size``, :func:`~geodl.nn.grid_conv.typed_spmm`); a max gathers the
     messages of each window into a padded ``(N_out, K, C)`` array and takes ``max(dim=1)``
     (the gradient goes to one maximal pixel, as ``F.max_pool2d``). For a general graph, pass
@@ -232,20 +233,31 @@ class GridPool(nn.Module):
         self.aggregate = check_option(aggregate, ["max", "mean"], "aggregate")
 
     def forward(self, x: Tensor, g: Data, *, cluster: Tensor | None = None,
-                fast: bool = True) -> tuple[Tensor, Data]:
-        """``fast=False`` takes the generic path (its sparse formulation, same result)."""
+                path: Path = "auto", fast: bool | None = None) -> tuple[Tensor, Data]:
+        """``path``: ``"native"`` (grid tag, the default), ``"sparse"`` or ``"definition"``
+        (:mod:`geodl.nn.paths`); ``fast=False`` is ``path="definition"``. With ``cluster``
+        (any graph) the one path is :func:`cluster_pool`."""
         s = grid_of(x, g)
         if cluster is not None:
+            resolve_path(path, ("definition",), layer="GridPool", graph=g, fast=fast)
             return cluster_pool(x, g, cluster, self.aggregate)
         if s is None:
             raise ValueError("GridPool on a general graph needs cluster= (the coarse node of "
                              "every node), or a grid graph (grid_graph(h, w)).")
+        path = resolve_path(path, ("native", "sparse", "definition"), layer="GridPool",
+                            graph=g, fast=fast)
         out_hw, g_out = _output_grid(s, (self.kernel_size, self.stride, self.padding))
-        if fast:
+        if path == "native":
             pool = F.max_pool2d if self.aggregate == "max" else F.avg_pool2d
             extra = {} if self.aggregate == "max" else {"count_include_pad": False}
             img = pool(_image(x, s), self.kernel_size, self.stride, self.padding, **extra)
             return _nodes(img), g_out
+        if path == "definition":
+            src, dst, _ = grid_edges(s.batch_size, (s.height, s.width), out_hw,
+                                     self.kernel_size, self.stride, self.padding, (1, 1),
+                                     x.device)
+            return bipartite_propagate(x, src, dst, s.batch_size * out_hw[0] * out_hw[1],
+                                       self.aggregate), g_out
         if self.aggregate == "mean":
             layout = _window_adjacency(s.batch_size, (s.height, s.width), out_hw,
                                        self.kernel_size, self.stride, self.padding, x.device,
@@ -266,10 +278,11 @@ class GridUpsample(nn.Module):
     \rfloor)}`, the reverse of a ``scale_factor`` pooling's cluster assignment.
 
     **Configuration of** :func:`~geodl.nn.propagate`: one edge ``cluster[i] -> i`` per fine
-    pixel, ``message = x_j``, ``aggregate="sum"`` (:func:`cluster_unpool`). **Fast path**
-    (grid tag): ``F.interpolate(mode="nearest")`` on the channels-last NCHW view. **Generic
-    path** (``fast=False``): the same sum as one cached 0/1 sparse matrix
-    (:func:`~geodl.nn.grid_conv.typed_spmm`), tested equal to :func:`cluster_unpool`.
+    pixel, ``message = x_j``, ``aggregate="sum"`` (:func:`cluster_unpool`). **Native path**
+    (grid tag, the default): ``F.interpolate(mode="nearest")`` on the channels-last NCHW view.
+    **Sparse path**: the same sum as one cached 0/1 sparse matrix
+    (:func:`~geodl.nn.grid_conv.typed_spmm`). **Definition** (``fast=False``):
+    :func:`cluster_unpool`.
 
     Shapes:
         - x ``(B * H * W, C)`` on a grid graph
@@ -297,16 +310,22 @@ class GridUpsample(nn.Module):
         one = (rows * w + cols).flatten()  # (sH * sW,)
         return (one + torch.arange(batch_size).view(-1, 1) * (h * w)).flatten()
 
-    def forward(self, x: Tensor, g: Data, *, fast: bool = True) -> tuple[Tensor, Data]:
-        """``fast=False`` takes the generic path (its sparse formulation, same result)."""
+    def forward(self, x: Tensor, g: Data, *, path: Path = "auto",
+                fast: bool | None = None) -> tuple[Tensor, Data]:
+        """``path``: ``"native"`` (the default), ``"sparse"`` or ``"definition"``
+        (:mod:`geodl.nn.paths`); ``fast=False`` is ``path="definition"``."""
         s = grid_of(x, g)
         if s is None:
             raise ValueError("GridUpsample needs a grid graph (grid_graph(h, w)); on a general "
                              "graph use cluster_unpool(x, cluster).")
+        path = resolve_path(path, ("native", "sparse", "definition"), layer="GridUpsample",
+                            graph=g, fast=fast)
         _, g_out = _output_grid(s, scale=self.scale_factor)
-        if fast:
+        if path == "native":
             img = F.interpolate(_image(x, s), scale_factor=self.scale_factor, mode="nearest")
             return _nodes(img), g_out
+        if path == "definition":
+            return cluster_unpool(x, self.cluster(s).to(x.device)), g_out
         layout = _copy_adjacency(s.batch_size, (s.height, s.width), self.scale_factor,
                                  x.device, x.dtype)
         return typed_spmm(x, None, layout), g_out
