@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import torch
 from torch import Tensor, nn
+from torch_geometric.nn import MessagePassing
 
 from geodl.graph.validation import check_node_features
 from geodl.nn.message_passing import propagate
@@ -13,7 +14,7 @@ from geodl.nn.spmm import graph_spmm
 __all__ = ["GINConv", "GINEConv"]
 
 
-class GINConv(nn.Module):
+class GINConv(MessagePassing):
     r"""The graph isomorphism operator from `"How Powerful are Graph Neural Networks?"
     <https://arxiv.org/abs/1810.00826>`_.
 
@@ -41,8 +42,9 @@ class GINConv(nn.Module):
         train_eps: learn :math:`\epsilon` (a parameter) instead of fixing it (a buffer).
 
     Shapes:
-        - x ``(N, F_in)``, edge_index ``(2, E)``
-        - out ``(N, F_out)``
+        - x ``(N, F_in)`` or bipartite ``((N_src, F_in), (N_dst, F_in))``, edge_index
+          ``(2, E)``
+        - out ``(N, F_out)`` (``(N_dst, F_out)``)
 
     >>> conv = GINConv(torch.nn.Linear(4, 2))
     >>> conv(torch.randn(3, 4), torch.tensor([[0, 1], [1, 2]])).shape
@@ -50,7 +52,9 @@ class GINConv(nn.Module):
     """
 
     def __init__(self, nn: nn.Module, eps: float = 0.0, train_eps: bool = False):
-        super().__init__()
+        # PyG's MessagePassing for its type only (to_hetero finds the layers to copy per edge
+        # type by it, as for SAGEConv); the computation is geodl's propagate
+        super().__init__(aggr="sum")
         self.nn = nn
         self.initial_eps = eps
         if train_eps:
@@ -64,24 +68,44 @@ class GINConv(nn.Module):
                 module.reset_parameters()
         self.eps.data.fill_(self.initial_eps)
 
-    def _check(self, x: Tensor) -> None:
+    def _check(self, x: Tensor | tuple[Tensor, Tensor | None]) -> bool:
+        """Check the widths; whether ``x`` is bipartite ``(x_src, x_dst)``."""
         try:
             width = _in_channels(self.nn)
         except ValueError:  # nn of unknown input width: check the shape only
             width = -1
-        check_node_features(x, width, f"{type(self).__name__}(nn={type(self.nn).__name__})")
+        owner = f"{type(self).__name__}(nn={type(self.nn).__name__})"
+        if isinstance(x, (tuple, list)):
+            if len(x) != 2:
+                raise ValueError(f"x must be a tensor or a pair (x_src, x_dst) for {owner}, got "
+                                 f"{len(x)} tensors.")
+            for part in x:
+                if part is not None:
+                    check_node_features(part, width, owner)
+            return True
+        check_node_features(x, width, owner)
+        return False
 
-    def forward(self, x: Tensor, edge_index: Tensor, *, path: Path = "auto",
+    def _update(self, x_i: Tensor | None, a: Tensor) -> Tensor:
+        return self.nn(a if x_i is None else (1 + self.eps) * x_i + a)
+
+    def forward(self, x: Tensor | tuple[Tensor, Tensor | None], edge_index: Tensor,
+                size: tuple[int, int] | None = None, *, path: Path = "auto",
                 fast: bool | None = None) -> Tensor:
-        """``path``: ``"sparse"`` (one CSR matmul, the default) or ``"definition"``
-        (:func:`~geodl.nn.propagate`; :mod:`geodl.nn.paths`); ``fast=False`` is the latter."""
-        self._check(x)
-        if resolve_path(path, ("sparse", "definition"), layer="GINConv", graph="any graph",
+        """``x`` or, on a bipartite graph, ``(x_src, x_dst)`` (``x_dst = None``: no root term;
+        then pass ``size``), as PyG's ``GINConv``. ``path``: ``"sparse"`` (one CSR matmul, the
+        default on one node set) or ``"definition"`` (:func:`~geodl.nn.propagate`, the one
+        path on a bipartite graph; :mod:`geodl.nn.paths`); ``fast=False`` is the latter."""
+        bipartite = self._check(x) or size is not None
+        paths = ("definition",) if bipartite else ("sparse", "definition")
+        if resolve_path(path, paths, layer="GINConv",
+                        graph="a bipartite graph" if bipartite else "any graph",
                         fast=fast) == "sparse":
             aggregated = graph_spmm(x, edge_index, matrix="adjacency")  # (N, F_in): A^T X
             return self.nn(aggregated.addcmul_(1 + self.eps, x))  # (1 + eps) X + A^T X, in place
-        return propagate(x, edge_index, aggregate="sum",
-                         update=lambda x_i, a: self.nn((1 + self.eps) * x_i + a))
+        return propagate(x, edge_index, aggregate="sum", update=self._update, size=size)
+
+    __repr__ = nn.Module.__repr__  # not MessagePassing's
 
     def extra_repr(self) -> str:
         train = isinstance(self.eps, torch.nn.Parameter)
@@ -153,9 +177,10 @@ class GINEConv(GINConv):
                              f"project them.")
         return (x_j + edge_attr).relu()
 
-    def forward(self, x: Tensor, edge_index: Tensor,  # type: ignore[override]
-                edge_attr: Tensor | None = None) -> Tensor:
+    def forward(self, x: Tensor | tuple[Tensor, Tensor | None],  # type: ignore[override]
+                edge_index: Tensor, edge_attr: Tensor | None = None,
+                size: tuple[int, int] | None = None) -> Tensor:
+        """``x`` or, on a bipartite graph, ``(x_src, x_dst)`` (as :class:`GINConv`)."""
         self._check(x)
         return propagate(x, edge_index, message=self.message, edge_attr=edge_attr,
-                         aggregate="sum",
-                         update=lambda x_i, a: self.nn((1 + self.eps) * x_i + a))
+                         aggregate="sum", update=self._update, size=size)

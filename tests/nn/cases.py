@@ -60,3 +60,19 @@ def assert_cached_sparse_path_agrees(conv, x: torch.Tensor, edge_index: torch.Te
         torch.testing.assert_close(a, b, rtol=0.0, atol=0.0)
         torch.testing.assert_close(a, c, rtol=0.0, atol=0.0)
         torch.testing.assert_close(a, d, rtol=0.0, atol=1e-12)
+
+
+def hetero_data():
+    """A small generated heterogeneous graph: authors write papers, papers cite papers."""
+    from torch_geometric.data import HeteroData
+
+    gen = torch.Generator().manual_seed(0)
+    data = HeteroData()
+    data["paper"].x = torch.randn(7, 4, generator=gen, dtype=torch.float64)
+    data["author"].x = torch.randn(5, 4, generator=gen, dtype=torch.float64)
+    writes = torch.stack([torch.randint(0, 5, (12,), generator=gen),
+                          torch.randint(0, 7, (12,), generator=gen)])
+    data["author", "writes", "paper"].edge_index = writes
+    data["paper", "rev_writes", "author"].edge_index = writes.flip(0)
+    data["paper", "cites", "paper"].edge_index = torch.randint(0, 7, (2, 10), generator=gen)
+    return data

@@ -5,7 +5,7 @@ from torch import nn
 
 from geodl.nn import GINConv, GINEConv
 from geodl.testing import assert_batch_equals_loop, assert_matches_dense
-from tests.nn.cases import F_IN, NAMES, assert_cached_sparse_path_agrees, cases
+from tests.nn.cases import F_IN, NAMES, assert_cached_sparse_path_agrees, cases, hetero_data
 
 TOL = {"rtol": 0.0, "atol": 1e-10}
 
@@ -75,3 +75,65 @@ def test_fast_path_cache_and_definition_agree(name):
     conv = GINConv(torch.nn.Sequential(torch.nn.Linear(F_IN, 4), torch.nn.ReLU(),
                                        torch.nn.Linear(4, 2)), eps=0.3, train_eps=True).double()
     assert_cached_sparse_path_agrees(conv, g.x, g.edge_index, "adjacency", [conv.eps])
+
+
+@pytest.mark.parametrize("with_dst", [True, False])
+@pytest.mark.parametrize("edges", [False, True])
+def test_bipartite_equals_pyg(with_dst, edges):
+    """(x_src, x_dst) on a bipartite graph, 6 sources -> 4 targets (target 3 hears nothing),
+    GINConv and GINEConv as PyG's, with and without the targets' own features."""
+    torch.manual_seed(0)
+    if edges:
+        ours, theirs = GINEConv(nn.Linear(3, 4), eps=0.3, edge_dim=2), None
+        theirs = pyg_nn.GINEConv(nn.Linear(3, 4), eps=0.3, edge_dim=2)
+    else:
+        ours, theirs = GINConv(nn.Linear(3, 4), eps=0.3), pyg_nn.GINConv(nn.Linear(3, 4), eps=0.3)
+    ours, theirs = ours.double(), theirs.double()
+    theirs.load_state_dict(ours.state_dict())
+    gen = torch.Generator().manual_seed(1)
+    x_src = torch.randn(6, 3, generator=gen, dtype=torch.float64)
+    x_dst = torch.randn(4, 3, generator=gen, dtype=torch.float64)
+    edge_index = torch.tensor([[0, 1, 5, 5, 2, 4], [0, 0, 1, 2, 2, 1]])
+    x = (x_src, x_dst if with_dst else None)
+    extra = (torch.randn(6, 2, generator=gen, dtype=torch.float64),) if edges else ()
+    out = ours(x, edge_index, *extra, size=(6, 4))
+    assert out.shape == (4, 4)
+    torch.testing.assert_close(out, theirs(x, edge_index, *extra, size=(6, 4)), rtol=0,
+                               atol=1e-12)
+
+
+def test_bipartite_input_has_the_definition_path_only():
+    conv = GINConv(nn.Linear(3, 4))
+    x = (torch.randn(6, 3), torch.randn(4, 3))
+    edge_index = torch.tensor([[0, 5], [0, 3]])
+    assert conv(x, edge_index, path="definition").shape == (4, 4)
+    with pytest.raises(ValueError, match="path='sparse' is not available on a bipartite graph"):
+        conv(x, edge_index, path="sparse")
+    with pytest.raises(ValueError, match=r"x has 2 features per node.*in_channels=3"):
+        conv((torch.randn(6, 3), torch.randn(4, 2)), edge_index)
+
+
+class _GINNet(torch.nn.Module):
+    def __init__(self, conv):
+        super().__init__()
+        self.conv1 = conv(nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 8)))
+        self.conv2 = conv(nn.Linear(8, 3))
+
+    def forward(self, x, edge_index):
+        return self.conv2(self.conv1(x, edge_index).relu(), edge_index)
+
+
+def test_to_hetero_equals_pyg():
+    """torch_geometric.nn.to_hetero on a model of geodl GINConv layers equals the same
+    to_hetero over PyG's GINConv with the same weights (bipartite edge types included)."""
+    from torch_geometric.nn import to_hetero
+
+    data = hetero_data()
+    torch.manual_seed(0)
+    ours = to_hetero(_GINNet(GINConv), data.metadata(), aggr="sum").double()
+    theirs = to_hetero(_GINNet(pyg_nn.GINConv), data.metadata(), aggr="sum").double()
+    theirs.load_state_dict(ours.state_dict())
+    out, ref = ours(data.x_dict, data.edge_index_dict), theirs(data.x_dict, data.edge_index_dict)
+    assert set(out) == {"paper", "author"}
+    for key in out:
+        torch.testing.assert_close(out[key], ref[key], rtol=0, atol=1e-12)

@@ -5,7 +5,7 @@ import torch
 from torch_geometric.nn import SAGEConv as PyGSAGEConv
 
 from geodl.nn import SAGEConv
-from tests.nn.cases import cases
+from tests.nn.cases import cases, hetero_data
 
 
 @pytest.mark.parametrize("aggr", ["mean", "sum", "max"])
@@ -42,22 +42,6 @@ def test_bipartite_equals_pyg(aggr, with_dst):
     torch.testing.assert_close(out, theirs(x, edge_index, size=(6, 4)), rtol=0, atol=1e-12)
 
 
-def _hetero_data():
-    """A small generated heterogeneous graph: authors write papers, papers cite papers."""
-    from torch_geometric.data import HeteroData
-
-    gen = torch.Generator().manual_seed(0)
-    data = HeteroData()
-    data["paper"].x = torch.randn(7, 4, generator=gen, dtype=torch.float64)
-    data["author"].x = torch.randn(5, 4, generator=gen, dtype=torch.float64)
-    writes = torch.stack([torch.randint(0, 5, (12,), generator=gen),
-                          torch.randint(0, 7, (12,), generator=gen)])
-    data["author", "writes", "paper"].edge_index = writes
-    data["paper", "rev_writes", "author"].edge_index = writes.flip(0)
-    data["paper", "cites", "paper"].edge_index = torch.randint(0, 7, (2, 10), generator=gen)
-    return data
-
-
 class _Net(torch.nn.Module):
     def __init__(self, conv):
         super().__init__()
@@ -73,7 +57,7 @@ def test_to_hetero_equals_pyg_and_a_loop_over_edge_types():
     same weights, and to a hand-written loop over the edge types."""
     from torch_geometric.nn import to_hetero
 
-    data = _hetero_data()
+    data = hetero_data()
     torch.manual_seed(0)
     ours = to_hetero(_Net(SAGEConv), data.metadata(), aggr="sum").double()
     theirs = to_hetero(_Net(PyGSAGEConv), data.metadata(), aggr="sum").double()
@@ -101,8 +85,8 @@ def test_to_hetero_equals_pyg_and_a_loop_over_edge_types():
 
 def test_torch_export_of_a_sage_stack():
     """torch.export of two SAGEConv layers, with the node and edge counts dynamic: the exported
-    program equals the eager model on another graph (edge_index checks are skipped while
-    tracing, geodl.graph.validation.check_edge_index)."""
+    program equals the eager model on another graph (edge_index checks go into the program as
+    asserts, geodl.graph.validation.check_edge_index)."""
     from torch.export import Dim
 
     torch.manual_seed(0)
