@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+from torch_geometric.nn import MessagePassing
 from torch_geometric.utils import add_self_loops, remove_self_loops
 
 from geodl.graph import cache
@@ -16,7 +17,7 @@ from geodl.nn.sparse_attention import EdgeSoftmaxSpMM, SparseLayout, node_major_
 __all__ = ["GATConv"]
 
 
-class GATConv(nn.Module):
+class GATConv(MessagePassing):
     r"""The graph attentional operator from `"Graph Attention Networks"
     <https://arxiv.org/abs/1710.10903>`_.
 
@@ -47,8 +48,15 @@ class GATConv(nn.Module):
     no ``(E, H, C)`` messages, no copies.
     ``fast=False`` takes :func:`~geodl.nn.propagate` itself.
 
+    **Bipartite input** ``(x_src, x_dst)`` (PyG's convention; ``x_dst = None``: no target
+    scores, then pass ``size``), e.g. under PyG's ``to_hetero``: sources and targets are two
+    node sets; with ``in_channels=(F_src, F_dst)`` each has its own ``lin_src`` / ``lin_dst``
+    (PyG's names), with one width they share ``lin``; self-loops join node ``i`` of both sets
+    for ``i < min(N_src, N_dst)``, as PyG. It runs the definition path.
+
     Args:
-        in_channels: size of each input feature :math:`F_{in}`.
+        in_channels: size of each input feature :math:`F_{in}`, or ``(F_src, F_dst)`` for
+            bipartite input with two widths.
         out_channels: size of each head's output :math:`C`.
         heads: number of attention heads :math:`H`.
         concat: concatenate the heads (``H * C`` outputs) or average them (``C`` outputs).
@@ -58,26 +66,40 @@ class GATConv(nn.Module):
         bias: learn an additive bias.
 
     Shapes:
-        - x ``(N, F_in)``, edge_index ``(2, E)``
-        - out ``(N, H * C)`` if ``concat`` else ``(N, C)``
+        - x ``(N, F_in)`` or ``((N_src, F_src), (N_dst, F_dst))``, edge_index ``(2, E)``
+        - out ``(N, H * C)`` if ``concat`` else ``(N, C)`` (``N_dst`` rows when bipartite)
 
     >>> conv = GATConv(4, 2, heads=3)
     >>> conv(torch.randn(5, 4), torch.tensor([[0, 1], [1, 2]])).shape
     torch.Size([5, 6])
     """
 
-    def __init__(self, in_channels: int, out_channels: int, heads: int = 1, concat: bool = True,
-                 negative_slope: float = 0.2, dropout: float = 0.0, add_self_loops: bool = True,
-                 bias: bool = True):
-        super().__init__()
-        in_channels = check_positive_int(in_channels, "in_channels")
+    def __init__(self, in_channels: int | tuple[int, int], out_channels: int, heads: int = 1,
+                 concat: bool = True, negative_slope: float = 0.2, dropout: float = 0.0,
+                 add_self_loops: bool = True, bias: bool = True):
+        # PyG's MessagePassing for its type only (to_hetero finds the layers to copy per edge
+        # type by it, as for SAGEConv); the computation is geodl's own, below
+        super().__init__(aggr="sum", node_dim=0)
+        if isinstance(in_channels, (tuple, list)):
+            if len(in_channels) != 2:
+                raise ValueError(f"in_channels={in_channels!r}: pass one width or a pair "
+                                 "(F_src, F_dst).")
+            in_channels = (check_positive_int(in_channels[0], "in_channels[0]"),
+                           check_positive_int(in_channels[1], "in_channels[1]"))
+        else:
+            in_channels = check_positive_int(in_channels, "in_channels")
         out_channels = check_positive_int(out_channels, "out_channels")
         heads = check_positive_int(heads, "heads")
         dropout = check_probability(dropout, "dropout")
         self.in_channels, self.out_channels, self.heads = in_channels, out_channels, heads
         self.concat, self.negative_slope, self.dropout = concat, negative_slope, dropout
         self.add_self_loops = add_self_loops
-        self.lin = nn.Linear(in_channels, heads * out_channels, bias=False)
+        self.lin = self.lin_src = self.lin_dst = None
+        if isinstance(in_channels, int):
+            self.lin = nn.Linear(in_channels, heads * out_channels, bias=False)
+        else:  # two node sets, two widths: PyG's lin_src / lin_dst
+            self.lin_src = nn.Linear(in_channels[0], heads * out_channels, bias=False)
+            self.lin_dst = nn.Linear(in_channels[1], heads * out_channels, bias=False)
         self.att_src = nn.Parameter(torch.empty(1, heads, out_channels))
         self.att_dst = nn.Parameter(torch.empty(1, heads, out_channels))
         width = heads * out_channels if concat else out_channels
@@ -85,7 +107,9 @@ class GATConv(nn.Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        nn.init.xavier_uniform_(self.lin.weight)  # glorot, as PyG
+        for lin in (self.lin, self.lin_src, self.lin_dst):
+            if lin is not None:
+                nn.init.xavier_uniform_(lin.weight)  # glorot, as PyG
         nn.init.xavier_uniform_(self.att_src)
         nn.init.xavier_uniform_(self.att_dst)
         if self.bias is not None:
@@ -108,14 +132,58 @@ class GATConv(nn.Module):
         return cache.structure(edge_index, "gat_layout", build,
                                key=(n, self.heads, self.add_self_loops))
 
-    def forward(self, x: Tensor, edge_index: Tensor, *, path: Path = "auto",
+    def _bipartite(self, x: Tensor | tuple[Tensor, Tensor | None], edge_index: Tensor,
+                   size: tuple[int, int] | None) -> Tensor:
+        """Attention from the sources onto the targets of a bipartite graph, ``(N_dst, H, C)``
+        (:func:`~geodl.nn.propagate` with ``size``)."""
+        H, C = self.heads, self.out_channels
+        x_src, x_dst = x if isinstance(x, (tuple, list)) else (x, x)
+        widths = self.in_channels if isinstance(self.in_channels, tuple) else \
+            (self.in_channels,) * 2
+        owner = f"GATConv({self.in_channels}, {self.out_channels})"
+        check_node_features(x_src, widths[0], owner)
+        if x_dst is not None:
+            check_node_features(x_dst, widths[1], owner)
+        lin_src, lin_dst = (self.lin, self.lin) if self.lin is not None else \
+            (self.lin_src, self.lin_dst)
+        h = lin_src(x_src).view(-1, H, C)  # (N_src, H, C)
+        n_src = x_src.size(0)
+        n_dst = x_dst.size(0) if x_dst is not None else None
+        if size is not None:
+            n_src, n_dst = size
+        if n_dst is None:
+            raise ValueError("x=(x_src, None) leaves the number of targets open: pass "
+                             "size=(n_src, n_dst).")
+        if self.add_self_loops:  # loops i -> i for i < min(N_src, N_dst), as PyG
+            edge_index, _ = remove_self_loops(edge_index)
+            edge_index, _ = add_self_loops(edge_index, num_nodes=min(n_src, n_dst))
+        src, dst = edge_index
+        logits = (h * self.att_src).sum(-1)[src]  # (E, H) a_src . W x_j
+        if x_dst is not None:
+            t = (lin_dst(x_dst).view(-1, H, C) * self.att_dst).sum(-1)  # (N_dst, H)
+            logits = logits + t[dst]
+        return propagate(h, edge_index, aggregate="softmax",
+                         attention=F.leaky_relu(logits, self.negative_slope),
+                         attention_dropout=self.dropout, training=self.training,
+                         size=(n_src, n_dst))  # (N_dst, H, C)
+
+    def forward(self, x: Tensor | tuple[Tensor, Tensor | None], edge_index: Tensor,
+                size: tuple[int, int] | None = None, *, path: Path = "auto",
                 fast: bool | None = None) -> Tensor:
-        """``path``: ``"sparse"`` (the CSR edge-softmax kernel, the default) or
-        ``"definition"`` (:func:`~geodl.nn.propagate`; :mod:`geodl.nn.paths`); ``fast=False``
-        is the latter."""
+        """``x`` or, on a bipartite graph, ``(x_src, x_dst)`` (as PyG's ``GATConv``).
+        ``path``: ``"sparse"`` (the CSR edge-softmax kernel, the default on one node set) or
+        ``"definition"`` (:func:`~geodl.nn.propagate`, the one path on a bipartite graph;
+        :mod:`geodl.nn.paths`); ``fast=False`` is the latter."""
+        H, C = self.heads, self.out_channels
+        if isinstance(x, (tuple, list)) or size is not None or self.lin is None:
+            resolve_path(path, ("definition",), layer="GATConv", graph="a bipartite graph",
+                         fast=fast)
+            out = self._bipartite(x, edge_index, size)
+            n = out.size(0)
+            out = out.reshape(n, H * C) if self.concat else out.mean(dim=1)
+            return out if self.bias is None else out + self.bias
         check_node_features(x, self.in_channels, f"GATConv({self.in_channels}, "
                             f"{self.out_channels})")
-        H, C = self.heads, self.out_channels
         n = x.size(0)
         h = self.lin(x).view(n, H, C)  # (N, H, C)
         if resolve_path(path, ("sparse", "definition"), layer="GATConv", graph="any graph",
@@ -143,6 +211,8 @@ class GATConv(nn.Module):
         if self.bias is not None:
             out = out + self.bias
         return out
+
+    __repr__ = nn.Module.__repr__  # not MessagePassing's
 
     def extra_repr(self) -> str:
         return f"{self.in_channels}, {self.out_channels}, heads={self.heads}"

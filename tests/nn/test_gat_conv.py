@@ -4,7 +4,7 @@ import torch_geometric.nn as pyg_nn
 
 from geodl.nn import GATConv
 from geodl.testing import assert_batch_equals_loop, assert_matches_dense
-from tests.nn.cases import F_IN, NAMES, assert_cached_sparse_path_agrees, cases
+from tests.nn.cases import F_IN, NAMES, assert_cached_sparse_path_agrees, cases, hetero_data
 
 TOL = {"rtol": 0.0, "atol": 1e-10}
 
@@ -87,3 +87,61 @@ def test_edge_softmax_spmm_gradcheck(dropout):
     keep = (torch.rand(nnz, generator=gen) > 0.3).double() / 0.7 if dropout else None
     torch.autograd.gradcheck(
         lambda a, b, c: EdgeSoftmaxSpMM.apply(a, b, c, layout, row, keep, 0.2), (s, t, v))
+
+
+@pytest.mark.parametrize("in_channels", [3, (3, 2)])
+@pytest.mark.parametrize("with_dst", [True, False])
+@pytest.mark.parametrize("loops", [True, False])
+def test_bipartite_equals_pyg(in_channels, with_dst, loops):
+    """(x_src, x_dst) on a bipartite graph, 6 sources -> 4 targets (target 3 hears nothing
+    without self-loops): one shared lin or PyG's lin_src / lin_dst, with and without target
+    features, PyG's self-loops i -> i for i < min(N_src, N_dst)."""
+    torch.manual_seed(0)
+    ours = GATConv(in_channels, 2, heads=2, add_self_loops=loops).double()
+    theirs = pyg_nn.GATConv(in_channels, 2, heads=2, add_self_loops=loops).double()
+    theirs.load_state_dict(ours.state_dict())
+    gen = torch.Generator().manual_seed(1)
+    f_dst = in_channels if isinstance(in_channels, int) else in_channels[1]
+    x_src = torch.randn(6, 3, generator=gen, dtype=torch.float64)
+    x_dst = torch.randn(4, f_dst, generator=gen, dtype=torch.float64)
+    edge_index = torch.tensor([[0, 1, 5, 5, 2, 4, 1], [0, 0, 1, 2, 2, 1, 1]])
+    x = (x_src, x_dst if with_dst else None)
+    out = ours(x, edge_index, size=(6, 4))
+    assert out.shape == (4, 4)
+    torch.testing.assert_close(out, theirs(x, edge_index, size=(6, 4)), rtol=0, atol=1e-12)
+
+
+def test_to_hetero_equals_pyg():
+    """torch_geometric.nn.to_hetero on a model of geodl GATConv layers (no self-loops, as PyG
+    advises for bipartite edge types) equals the same over PyG's GATConv, same weights."""
+    from torch_geometric.nn import to_hetero
+
+    class Net(torch.nn.Module):
+        def __init__(self, conv):
+            super().__init__()
+            self.conv1 = conv(4, 4, heads=2, add_self_loops=False)
+            self.conv2 = conv(8, 3, add_self_loops=False)
+
+        def forward(self, x, edge_index):
+            return self.conv2(self.conv1(x, edge_index).relu(), edge_index)
+
+    data = hetero_data()
+    torch.manual_seed(0)
+    ours = to_hetero(Net(GATConv), data.metadata(), aggr="sum").double()
+    theirs = to_hetero(Net(pyg_nn.GATConv), data.metadata(), aggr="sum").double()
+    theirs.load_state_dict(ours.state_dict())
+    out, ref = ours(data.x_dict, data.edge_index_dict), theirs(data.x_dict, data.edge_index_dict)
+    assert set(out) == {"paper", "author"}
+    for key in out:
+        torch.testing.assert_close(out[key], ref[key], rtol=0, atol=1e-12)
+
+
+def test_bipartite_input_has_the_definition_path_only():
+    conv = GATConv((3, 2), 2)
+    x = (torch.randn(6, 3), torch.randn(4, 2))
+    with pytest.raises(ValueError, match="path='sparse' is not available on a bipartite graph"):
+        conv(x, torch.tensor([[0, 5], [0, 3]]), path="sparse")
+    with pytest.raises(ValueError, match="in_channels=2"):
+        conv((torch.randn(6, 3), torch.randn(4, 3)), torch.tensor([[0, 5], [0, 3]]))
+    with pytest.raises(ValueError, match=r"in_channels=\(3, 2, 1\): pass one width or a pair"):
+        GATConv((3, 2, 1), 2)
