@@ -219,7 +219,7 @@ def _floor(kind: str, layer, x: torch.Tensor, ei: torch.Tensor, probe: torch.Ten
     ReLU forward, their weight and bias gradients, the ReLU mask); GAT: ``X W``, the
     attention SpMM ``A^T V`` of all heads, ``+ b``, its SDDMM and transposed SpMM for the
     gradients, ``G^T X`` and the bias gradient."""
-    from geodl.nn.sparse_attention import _csr, _sddmm
+    from geodl.nn.sparse_attention import csr_tensor, sddmm
     from geodl.nn.spmm import adjacency_pair, gcn_pair
 
     n = x.size(0)
@@ -256,10 +256,10 @@ def _floor(kind: str, layer, x: torch.Tensor, ei: torch.Tensor, probe: torch.Ten
 
     def run():
         v = (x @ w.t()).view(n * H, C)  # (N*H, C)
-        out = _csr(layout.crow, layout.col, alpha, layout.shape) @ v  # forward SpMM
+        out = csr_tensor(layout.crow, layout.col, alpha, layout.shape) @ v  # forward SpMM
         _ = out.view(n, H * C).add_(b)
-        _ = _sddmm(layout.crow, layout.col, layout.shape, p, v)  # d alpha
-        dv = _csr(layout.crow_t, layout.col_t, alpha, shape_t) @ p  # d V
+        _ = sddmm(layout.crow, layout.col, layout.shape, p, v)  # d alpha
+        dv = csr_tensor(layout.crow_t, layout.col_t, alpha, shape_t) @ p  # d V
         _ = dv.view(n, H * C).t() @ x, probe.sum(0)  # dW, db
     return run
 

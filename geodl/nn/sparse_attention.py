@@ -19,24 +19,26 @@ from torch.autograd.function import once_differentiable
 from torch_geometric.utils import segment, softmax
 
 __all__ = ["SparseLayout", "SparseAttention", "EdgeSoftmaxSpMM", "node_major_layout",
-           "PAD"]
+           "PAD", "csr_tensor", "sddmm"]
 
 #: The row softmax pads the rows to the largest in-degree when that costs at most this factor
 #: in memory (complete graphs: 1, causal: < 2); beyond it, segment reductions.
 PAD = 4
 
 
-def _csr(crow: Tensor, col: Tensor, values: Tensor, shape: tuple[int, int]) -> Tensor:
+def csr_tensor(crow: Tensor, col: Tensor, values: Tensor, shape: tuple[int, int]) -> Tensor:
+    """``torch.sparse_csr_tensor`` without the invariant check and the beta warning (the
+    layouts here are built in CSR order)."""
     with warnings.catch_warnings():  # torch flags its CSR support as beta: by design
         warnings.simplefilter("ignore", UserWarning)
         return torch.sparse_csr_tensor(crow, col, values, shape, check_invariants=False)
 
 
-def _sddmm(crow: Tensor, col: Tensor, shape: tuple[int, int], a: Tensor, b: Tensor) -> Tensor:
+def sddmm(crow: Tensor, col: Tensor, shape: tuple[int, int], a: Tensor, b: Tensor) -> Tensor:
     """``(a @ b.T)`` at the entries of the CSR pattern, ``(nnz,)``: a sampled matmul written
     into a fresh values buffer (``out=``: no copy of the pattern, 2-3x faster on CPU)."""
     values = a.new_zeros(col.numel())
-    pattern = _csr(crow, col, values, shape)
+    pattern = csr_tensor(crow, col, values, shape)
     torch.sparse.sampled_addmm(pattern, a, b.t(), beta=0.0, out=pattern)
     return pattern.values()
 
@@ -173,12 +175,12 @@ class SparseAttention(torch.autograd.Function):
     @staticmethod
     def forward(ctx, q: Tensor, k: Tensor, v: Tensor, layout: SparseLayout,
                 keep: Tensor | None) -> Tensor:
-        logits = _sddmm(layout.crow, layout.col, layout.shape, q, k)  # (H*E,) q_i . k_j
+        logits = sddmm(layout.crow, layout.col, layout.shape, q, k)  # (H*E,) q_i . k_j
         alpha = layout.softmax(logits)  # (H*E,) sums to 1 over each row
         weights = alpha if keep is None else alpha * keep
         ctx.layout, ctx.keep = layout, keep
         ctx.save_for_backward(q, k, v, alpha, weights)
-        return _csr(layout.crow, layout.col, weights, layout.shape) @ v  # (H*N, d)
+        return csr_tensor(layout.crow, layout.col, weights, layout.shape) @ v  # (H*N, d)
 
     @staticmethod
     @once_differentiable
@@ -189,17 +191,17 @@ class SparseAttention(torch.autograd.Function):
         dq = dk = dv = None
         if ctx.needs_input_grad[2]:
             weights_t = weights.index_select(0, lay.perm_t)  # in the transpose's order
-            dv = _csr(lay.crow_t, lay.col_t, weights_t, shape_t) @ dout  # (H*M, d)
+            dv = csr_tensor(lay.crow_t, lay.col_t, weights_t, shape_t) @ dout  # (H*M, d)
         if ctx.needs_input_grad[0] or ctx.needs_input_grad[1]:
-            dalpha = _sddmm(lay.crow, lay.col, lay.shape, dout, v)  # (H*E,) dout_i . v_j
+            dalpha = sddmm(lay.crow, lay.col, lay.shape, dout, v)  # (H*E,) dout_i . v_j
             if keep is not None:
                 dalpha = dalpha * keep
             ds = lay.softmax_backward(alpha, dalpha)  # (H*E,) gradient of the logits
             if ctx.needs_input_grad[0]:
-                dq = _csr(lay.crow, lay.col, ds, lay.shape) @ k  # (H*N, d)
+                dq = csr_tensor(lay.crow, lay.col, ds, lay.shape) @ k  # (H*N, d)
             if ctx.needs_input_grad[1]:
                 ds_t = ds.index_select(0, lay.perm_t)
-                dk = _csr(lay.crow_t, lay.col_t, ds_t, shape_t) @ q  # (H*M, d)
+                dk = csr_tensor(lay.crow_t, lay.col_t, ds_t, shape_t) @ q  # (H*M, d)
         return dq, dk, dv, None, None
 
 
@@ -221,7 +223,7 @@ class EdgeSoftmaxSpMM(torch.autograd.Function):
         pre = s.index_select(0, layout.col).add_(t.index_select(0, row))  # (nnz,) s_j + t_i
         alpha = layout.softmax(F.leaky_relu(pre, negative_slope))  # sums to 1 over each row
         weights = alpha if keep is None else alpha * keep
-        out = _csr(layout.crow, layout.col, weights, layout.shape) @ v  # (rows, d)
+        out = csr_tensor(layout.crow, layout.col, weights, layout.shape) @ v  # (rows, d)
         ctx.layout, ctx.row, ctx.keep, ctx.slope = layout, row, keep, negative_slope
         ctx.save_for_backward(v, pre, alpha, weights, out)
         return out
@@ -234,9 +236,9 @@ class EdgeSoftmaxSpMM(torch.autograd.Function):
         ds = dt = dv = None
         if ctx.needs_input_grad[2]:
             weights_t = weights.index_select(0, lay.perm_t)  # in the transpose's order
-            dv = _csr(lay.crow_t, lay.col_t, weights_t, (lay.shape[1], lay.shape[0])) @ dout
+            dv = csr_tensor(lay.crow_t, lay.col_t, weights_t, (lay.shape[1], lay.shape[0])) @ dout
         if ctx.needs_input_grad[0] or ctx.needs_input_grad[1]:
-            g = _sddmm(lay.crow, lay.col, lay.shape, dout, v)  # (nnz,) dout_i . v_j
+            g = sddmm(lay.crow, lay.col, lay.shape, dout, v)  # (nnz,) dout_i . v_j
             if keep is not None:
                 g = g * keep
             d = (dout * out).sum(-1)  # (rows,) = rowsum(alpha * g)
