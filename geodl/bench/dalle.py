@@ -33,7 +33,7 @@ from torch import nn
 
 from geodl.bench.experiments import Outcome
 from geodl.bench.store import artifact_dir
-from geodl.bench.timing import interleaved
+from geodl.bench.timing import OtherLoad, interleaved, paired, speed_outcome
 
 __all__ = ["STUDY", "STUDY_QUICK", "TorchVQVAE", "study_trial", "vqvae_speed", "infonce_speed",
            "torch_infonce"]
@@ -115,13 +115,10 @@ class TorchVQVAE(nn.Module):
         return y, loss + F.mse_loss(torch.sigmoid(y), x)
 
 
-def _timed(step, repeats: int) -> float:
-    """Median ms of ``repeats`` calls after one warm-up, by the one bench timer."""
-    return 1e3 * interleaved({"step": step}, rounds=repeats)["step"].median
-
-
-def vqvae_speed(exp, impl: str, seed: int, config: dict, root=None) -> Outcome:
-    """Median ms of a VQ-VAE training step (forward + backward), geodl or the torch twin."""
+@paired
+def vqvae_speed(exp, seed: int, config: dict, root=None) -> dict[str, Outcome]:
+    """A VQ-VAE training step (forward + backward) of geodl and the torch twin, same weights
+    and batch, interleaved call by call (medians and spread, :mod:`geodl.bench.timing`)."""
     from geodl.models import VQVAE
 
     torch.manual_seed(seed)
@@ -135,17 +132,19 @@ def vqvae_speed(exp, impl: str, seed: int, config: dict, root=None) -> Outcome:
         logits, terms = geo(x)
         return logits, F.mse_loss(torch.sigmoid(logits), x) + terms["vq_loss"]
 
-    fn = {"geodl": geo_loss, "torch": lambda: twin(x)}[impl]
-    model = geo if impl == "geodl" else twin
-
-    def step():
-        model.zero_grad(set_to_none=True)
-        fn()[1].backward()
-    ms = _timed(step, config["repeats"])
+    def step(model, fn):
+        def run():
+            model.zero_grad(set_to_none=True)
+            fn()[1].backward()
+        return run
+    load = OtherLoad()
+    t = interleaved({"geodl": step(geo, geo_loss), "torch": step(twin, lambda: twin(x))},
+                    int(config["repeats"]))
+    cores = load.cores()
     with torch.no_grad():
         (ga, gl), (ta, tl) = geo_loss(), twin(x)
     diff = max(float((ga - ta).abs().max()), float((gl - tl).abs()))
-    return Outcome({"ms": ms, "max_abs_diff": diff})
+    return {k: speed_outcome(t[k], cores, max_abs_diff=diff) for k in t}
 
 
 def torch_infonce(img: torch.Tensor, txt: torch.Tensor, log_scale: torch.Tensor) -> torch.Tensor:
@@ -157,8 +156,10 @@ def torch_infonce(img: torch.Tensor, txt: torch.Tensor, log_scale: torch.Tensor)
                    + torch.diagonal(logits.log_softmax(0)).mean())
 
 
-def infonce_speed(exp, impl: str, seed: int, config: dict, root=None) -> Outcome:
-    """Median ms of the contrastive loss forward + backward on ``(B, E)`` features."""
+@paired
+def infonce_speed(exp, seed: int, config: dict, root=None) -> dict[str, Outcome]:
+    """The contrastive loss forward + backward on ``(B, E)`` features, geodl's and the written-
+    out twin, interleaved call by call."""
     import math
 
     from geodl.tasks.dalle import contrastive_loss
@@ -173,15 +174,19 @@ def infonce_speed(exp, impl: str, seed: int, config: dict, root=None) -> Outcome
         scale = log_scale.exp().clamp(max=100.0)
         return contrastive_loss(scale * F.normalize(img, dim=-1) @ F.normalize(txt, dim=-1).t())
 
-    fn = {"geodl": geo, "torch": lambda: torch_infonce(img, txt, log_scale)}[impl]
-
-    def step():
-        img.grad = txt.grad = log_scale.grad = None
-        fn().backward()
-    ms = _timed(step, config["repeats"])
+    def step(fn):
+        def run():
+            img.grad = txt.grad = log_scale.grad = None
+            fn().backward()
+        return run
+    load = OtherLoad()
+    t = interleaved({"geodl": step(geo), "torch": step(lambda: torch_infonce(img, txt,
+                                                                             log_scale))},
+                    int(config["repeats"]))
+    cores = load.cores()
     with torch.no_grad():
         diff = float((geo() - torch_infonce(img, txt, log_scale)).abs())
-    return Outcome({"ms": ms, "max_abs_diff": diff})
+    return {k: speed_outcome(t[k], cores, max_abs_diff=diff) for k in t}
 
 
 # -- the suite -------------------------------------------------------------------------------
