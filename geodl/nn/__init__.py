@@ -27,6 +27,7 @@ from geodl.nn.positional import LearnedPE, SinusoidalPE, node_positions
 from geodl.nn.readout import AttentionReadout, readout
 from geodl.nn.recurrent import GRU, LSTM, RNN
 from geodl.nn.sage_conv import SAGEConv
+from geodl.nn.spmm import graph_spmm
 from geodl.nn.transformer import TransformerDecoder, TransformerEncoder, TransformerLayer
 from geodl.nn.tree_lstm import ChildSumTreeLSTM
 from geodl.nn.typed_spmm import TypedAdjacency, typed_spmm
@@ -35,7 +36,7 @@ __all__ = [
     "propagate", "k_hop_edges", "resolve_path", "PathUnavailableError",
     # graphs
     "GCNConv", "GINConv", "GINEConv", "GATConv", "MPNNConv", "GPSConv", "SAGEConv",
-    "LaplacianPE", "RandomWalkPE", "DegreeEncoding", "readout", "AttentionReadout",
+    "LaplacianPE", "RandomWalkPE", "DegreeEncoding", "readout", "AttentionReadout", "graph_spmm",
     # grids (and typed edges: GridConv is a relational GCN there)
     "GridConv", "GridPool", "GridUpsample", "GridConvTranspose", "grid_edges",
     "typed_propagate", "typed_spmm", "TypedAdjacency", "cluster_pool", "cluster_unpool",
