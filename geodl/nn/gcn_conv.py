@@ -6,12 +6,11 @@ import torch
 from torch import Tensor, nn
 from torch_geometric.data import Data
 
-from geodl.graph.graph import Graph
-from geodl.graph.matrices import gcn_norm_entries, matrix_from_entries
+from geodl.graph.matrices import matrix_from_entries
 from geodl.graph.validation import check_node_features, check_positive_int
 from geodl.nn.message_passing import propagate
 from geodl.nn.paths import Path, resolve_path
-from geodl.nn.spmm import gcn_pair, graph_spmm
+from geodl.nn.spmm import gcn_entries, gcn_pair, graph_spmm
 
 __all__ = ["GCNConv"]
 
@@ -90,18 +89,15 @@ class GCNConv(nn.Module):
     def _entries(self, edge_index: Tensor, edge_weight: Tensor | None, num_nodes: int,
                  dtype: torch.dtype) -> tuple[Tensor, Tensor, Tensor, int]:
         """The entries ``(row, col, value, N)`` of :func:`~geodl.graph.gcn_norm`'s matrix."""
-        if edge_weight is None:
-            edge_weight = torch.ones(edge_index.size(1), dtype=dtype, device=edge_index.device)
-        g = Graph(edge_index=edge_index, edge_weight=edge_weight.to(dtype), num_nodes=num_nodes,
-                  validate=False)
-        return gcn_norm_entries(g, self.add_self_loops, self.improved)
+        return gcn_entries(edge_index, edge_weight, num_nodes, dtype, self.add_self_loops,
+                           self.improved)
 
     def propagation_matrix(self, edge_index: Tensor, edge_weight: Tensor | None,
                            num_nodes: int, dtype: torch.dtype) -> Tensor:
         r""":math:`\hat A` as an ``(N, N)`` CSR matrix indexed ``[source, target]``, built once
         per graph (:mod:`geodl.graph.cache`)."""
         a_hat = gcn_pair(edge_index, edge_weight, num_nodes, dtype, self.add_self_loops,
-                      self.improved)[1]
+                         self.improved)[1]
         if a_hat is None:  # weights that need a gradient: built on request only
             row, col, value, n = self._entries(edge_index, edge_weight, num_nodes, dtype)
             a_hat = matrix_from_entries(row, col, value, n, sparse=True)
@@ -120,7 +116,7 @@ class GCNConv(nn.Module):
         if sparse and edge_weight is not None and edge_weight.requires_grad:
             # gradients w.r.t. edge_weight: torch's own sparse autograd (never cached)
             a_t, _ = gcn_pair(edge_index, edge_weight, x.size(0), x.dtype, self.add_self_loops,
-                           self.improved)
+                              self.improved)
             out = a_t @ h  # A^T X W: one sparse matmul
         elif sparse:
             out = graph_spmm(h, edge_index, edge_weight, "gcn", self.add_self_loops,

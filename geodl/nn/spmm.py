@@ -22,7 +22,19 @@ from geodl.graph import cache
 from geodl.graph.graph import Graph
 from geodl.graph.matrices import gcn_norm_entries, matrix_from_entries
 
-__all__ = ["graph_spmm", "gcn_pair", "adjacency_pair"]
+__all__ = ["graph_spmm", "gcn_pair", "adjacency_pair", "gcn_entries"]
+
+
+def gcn_entries(edge_index: Tensor, edge_weight: Tensor | None, num_nodes: int,
+                dtype: torch.dtype, add_self_loops: bool = True, improved: bool = False
+                ) -> tuple[Tensor, Tensor, Tensor, int]:
+    """``(row, col, value, N)``: the entries of :func:`~geodl.graph.gcn_norm`'s matrix for
+    ``edge_index`` with ``edge_weight`` (ones if ``None``) in ``dtype``, uncached (GCNConv's
+    definition path uses them as weighted edges; :func:`gcn_pair` assembles them once)."""
+    weight = (torch.ones(edge_index.size(1), dtype=dtype, device=edge_index.device)
+              if edge_weight is None else edge_weight.to(dtype))
+    g = Graph(edge_index=edge_index, edge_weight=weight, num_nodes=num_nodes, validate=False)
+    return gcn_norm_entries(g, add_self_loops, improved)
 
 
 def gcn_pair(edge_index: Tensor, edge_weight: Tensor | None, num_nodes: int,
@@ -34,11 +46,8 @@ def gcn_pair(edge_index: Tensor, edge_weight: Tensor | None, num_nodes: int,
     none."""
     def build() -> tuple[Tensor, Tensor | None]:
         cache.check_edges(edge_index, num_nodes)
-        weight = (torch.ones(edge_index.size(1), dtype=dtype, device=edge_index.device)
-                  if edge_weight is None else edge_weight.to(dtype))
-        g = Graph(edge_index=edge_index, edge_weight=weight, num_nodes=num_nodes,
-                  validate=False)
-        row, col, value, n = gcn_norm_entries(g, add_self_loops, improved)
+        row, col, value, n = gcn_entries(edge_index, edge_weight, num_nodes, dtype,
+                                         add_self_loops, improved)
         a_t = matrix_from_entries(col, row, value, n, sparse=True)  # A_hat^T: row = target
         if value.requires_grad:
             return a_t, None
