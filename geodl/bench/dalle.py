@@ -15,8 +15,8 @@ Twin rows time one training step (forward + backward) at the same weights and in
   both end in the same cuDNN/oneDNN convolution kernels. ``max_abs_diff``: of the loss and
   reconstruction between the two.
 - ``InfoNCE step``: :func:`~geodl.tasks.dalle.contrastive_loss` on CLIP's normalised, scaled
-  features against a hand-written symmetric InfoNCE (log-softmax diagonals, no
-  ``F.cross_entropy``).
+  features (the log-softmax diagonals) against :func:`torch_infonce`, open_clip's
+  ``ClipLoss`` formulation (two ``F.cross_entropy`` calls).
 """
 
 from __future__ import annotations
@@ -148,18 +148,19 @@ def vqvae_speed(exp, seed: int, config: dict, root=None) -> dict[str, Outcome]:
 
 
 def torch_infonce(img: torch.Tensor, txt: torch.Tensor, log_scale: torch.Tensor) -> torch.Tensor:
-    """Symmetric InfoNCE written out: the mean of the two log-softmax diagonals."""
-    img = img / img.norm(dim=1, keepdim=True)
-    txt = txt / txt.norm(dim=1, keepdim=True)
-    logits = torch.clamp(log_scale.exp(), max=100) * img @ txt.t()
-    return -0.5 * (torch.diagonal(logits.log_softmax(1)).mean()
-                   + torch.diagonal(logits.log_softmax(0)).mean())
+    """Symmetric InfoNCE as open_clip's ``ClipLoss`` writes it: normalised features, the
+    clamped logit scale, two ``cross_entropy`` calls (images -> captions, captions -> images)."""
+    img, txt = F.normalize(img, dim=-1), F.normalize(txt, dim=-1)
+    logits_per_image = torch.clamp(log_scale.exp(), max=100) * img @ txt.t()
+    labels = torch.arange(len(img), device=img.device)
+    return 0.5 * (F.cross_entropy(logits_per_image, labels)
+                  + F.cross_entropy(logits_per_image.t(), labels))
 
 
 @paired
 def infonce_speed(exp, seed: int, config: dict, root=None) -> dict[str, Outcome]:
-    """The contrastive loss forward + backward on ``(B, E)`` features, geodl's and the written-
-    out twin, interleaved call by call."""
+    """The contrastive loss forward + backward on ``(B, E)`` features, geodl's and open_clip's
+    formulation (:func:`torch_infonce`), interleaved call by call."""
     import math
 
     from geodl.tasks.dalle import contrastive_loss
