@@ -14,7 +14,7 @@ call by call (:func:`geodl.bench.timing.interleaved`), three sides in one proces
   (``nchw_ms`` of the torch side): CPU kernels differ between the two layouts, so comparing
   geodl with NCHW measures the layout, not geodl;
 - the generic message-passing path of the same layer (``path="sparse"`` for the grid
-  convolutions, their sparse formulation; ``fast=False`` for the pooling layers; the tag
+  convolutions and pooling layers, their sparse formulation; the tag
   stripped with :func:`geodl.graph.generic`, or ``fast=False``, for attention and recurrence),
   reported as ``generic_ms`` / ``generic_ratio`` of the geodl side, with ``max_abs_diff``
   (fast vs native) and ``generic_max_abs_diff`` (generic vs native).
@@ -73,7 +73,6 @@ def grid_op(exp, seed: int, config: dict, root=None) -> dict[str, Outcome]:
     """A grid layer (``config["op"]``) on ``batch x size x size`` images of ``channels``
     (the transposed convolution on half the size, so that its output is ``size``)."""
     from geodl.graph import grid_graph
-    from geodl.nn import GridConv, GridConvTranspose
 
     b, c, rounds = int(config["batch"]), int(config["channels"]), int(config["repeats"])
     layer, native, shrink = _grid_layer(config["op"], c, seed)
@@ -84,9 +83,7 @@ def grid_op(exp, seed: int, config: dict, root=None) -> dict[str, Outcome]:
     img = img_cl.detach().contiguous().requires_grad_()  # (B, C, H, W), NCHW
     g = grid_graph(h, w, batch_size=b)
     params = list(layer.parameters())
-    # the sparse formulation where the layer has one (grid convolutions), else fast=False
-    generic = {"path": "sparse"} if isinstance(layer, (GridConv, GridConvTranspose)) else {
-        "fast": False}
+    generic = {"path": "sparse"}  # every grid layer's sparse formulation of its message passing
     load = OtherLoad()
     t = interleaved({"geodl": backward_step(lambda: layer(x, g)[0], [x, *params]),
                      "torch": backward_step(lambda: native(img_cl), [img_cl, *params]),
