@@ -76,3 +76,31 @@ def hetero_data():
     data["paper", "rev_writes", "author"].edge_index = writes.flip(0)
     data["paper", "cites", "paper"].edge_index = torch.randint(0, 7, (2, 10), generator=gen)
     return data
+
+
+class TwoLayers(torch.nn.Module):
+    """``conv2(relu(conv1(x)))`` from two layers of one class, for PyG's ``to_hetero``."""
+
+    def __init__(self, conv1, conv2):
+        super().__init__()
+        self.conv1, self.conv2 = conv1, conv2
+
+    def forward(self, x, edge_index):
+        return self.conv2(self.conv1(x, edge_index).relu(), edge_index)
+
+
+def assert_to_hetero_equals_pyg(ours: torch.nn.Module, theirs: torch.nn.Module):
+    """PyG's ``to_hetero`` on a model of geodl layers equals it on the same model of PyG's
+    layers, same weights, on :func:`hetero_data`; returns the heterogeneous geodl model."""
+    from torch_geometric.nn import to_hetero
+
+    data = hetero_data()
+    torch.manual_seed(0)
+    ours = to_hetero(ours, data.metadata(), aggr="sum").double()
+    theirs = to_hetero(theirs, data.metadata(), aggr="sum").double()
+    theirs.load_state_dict(ours.state_dict())
+    out, ref = ours(data.x_dict, data.edge_index_dict), theirs(data.x_dict, data.edge_index_dict)
+    assert set(out) == {"paper", "author"}
+    for key in out:
+        torch.testing.assert_close(out[key], ref[key], rtol=0, atol=1e-12)
+    return ours

@@ -4,7 +4,14 @@ import torch_geometric.nn as pyg_nn
 
 from geodl.nn import GATConv
 from geodl.testing import assert_batch_equals_loop, assert_matches_dense
-from tests.nn.cases import F_IN, NAMES, assert_cached_sparse_path_agrees, cases, hetero_data
+from tests.nn.cases import (
+    F_IN,
+    NAMES,
+    TwoLayers,
+    assert_cached_sparse_path_agrees,
+    assert_to_hetero_equals_pyg,
+    cases,
+)
 
 TOL = {"rtol": 0.0, "atol": 1e-10}
 
@@ -114,26 +121,10 @@ def test_bipartite_equals_pyg(in_channels, with_dst, loops):
 def test_to_hetero_equals_pyg():
     """torch_geometric.nn.to_hetero on a model of geodl GATConv layers (no self-loops, as PyG
     advises for bipartite edge types) equals the same over PyG's GATConv, same weights."""
-    from torch_geometric.nn import to_hetero
-
-    class Net(torch.nn.Module):
-        def __init__(self, conv):
-            super().__init__()
-            self.conv1 = conv(4, 4, heads=2, add_self_loops=False)
-            self.conv2 = conv(8, 3, add_self_loops=False)
-
-        def forward(self, x, edge_index):
-            return self.conv2(self.conv1(x, edge_index).relu(), edge_index)
-
-    data = hetero_data()
-    torch.manual_seed(0)
-    ours = to_hetero(Net(GATConv), data.metadata(), aggr="sum").double()
-    theirs = to_hetero(Net(pyg_nn.GATConv), data.metadata(), aggr="sum").double()
-    theirs.load_state_dict(ours.state_dict())
-    out, ref = ours(data.x_dict, data.edge_index_dict), theirs(data.x_dict, data.edge_index_dict)
-    assert set(out) == {"paper", "author"}
-    for key in out:
-        torch.testing.assert_close(out[key], ref[key], rtol=0, atol=1e-12)
+    def net(conv):
+        return TwoLayers(conv(4, 4, heads=2, add_self_loops=False),
+                         conv(8, 3, add_self_loops=False))
+    assert_to_hetero_equals_pyg(net(GATConv), net(pyg_nn.GATConv))
 
 
 def test_bipartite_input_has_the_definition_path_only():

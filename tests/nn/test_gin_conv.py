@@ -5,7 +5,14 @@ from torch import nn
 
 from geodl.nn import GINConv, GINEConv
 from geodl.testing import assert_batch_equals_loop, assert_matches_dense
-from tests.nn.cases import F_IN, NAMES, assert_cached_sparse_path_agrees, cases, hetero_data
+from tests.nn.cases import (
+    F_IN,
+    NAMES,
+    TwoLayers,
+    assert_cached_sparse_path_agrees,
+    assert_to_hetero_equals_pyg,
+    cases,
+)
 
 TOL = {"rtol": 0.0, "atol": 1e-10}
 
@@ -113,27 +120,10 @@ def test_bipartite_input_has_the_definition_path_only():
         conv((torch.randn(6, 3), torch.randn(4, 2)), edge_index)
 
 
-class _GINNet(torch.nn.Module):
-    def __init__(self, conv):
-        super().__init__()
-        self.conv1 = conv(nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 8)))
-        self.conv2 = conv(nn.Linear(8, 3))
-
-    def forward(self, x, edge_index):
-        return self.conv2(self.conv1(x, edge_index).relu(), edge_index)
-
-
 def test_to_hetero_equals_pyg():
     """torch_geometric.nn.to_hetero on a model of geodl GINConv layers equals the same
     to_hetero over PyG's GINConv with the same weights (bipartite edge types included)."""
-    from torch_geometric.nn import to_hetero
-
-    data = hetero_data()
-    torch.manual_seed(0)
-    ours = to_hetero(_GINNet(GINConv), data.metadata(), aggr="sum").double()
-    theirs = to_hetero(_GINNet(pyg_nn.GINConv), data.metadata(), aggr="sum").double()
-    theirs.load_state_dict(ours.state_dict())
-    out, ref = ours(data.x_dict, data.edge_index_dict), theirs(data.x_dict, data.edge_index_dict)
-    assert set(out) == {"paper", "author"}
-    for key in out:
-        torch.testing.assert_close(out[key], ref[key], rtol=0, atol=1e-12)
+    def net(conv):
+        return TwoLayers(conv(nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 8))),
+                         conv(nn.Linear(8, 3)))
+    assert_to_hetero_equals_pyg(net(GINConv), net(pyg_nn.GINConv))
