@@ -185,3 +185,14 @@ def test_from_pyg_hetero_errors_name_the_store(break_it, match):
     with pytest.raises((ValueError, TypeError), match=match):
         from_pyg(h)
     assert from_pyg(h, validate=False) is not h  # validate=False converts without checking
+
+
+def test_to_scipy_unweighted_and_dtype():
+    """Parallel edges sum their weights, or count as one hop with weighted=False; dtype= sets
+    the entries' numpy type (what the scipy/networkx algorithms of geodl.graph take)."""
+    g = Graph(edge_index=torch.tensor([[0, 0, 1], [1, 1, 2]]),
+              edge_weight=torch.tensor([0.5, 2.0, 3.0]), num_nodes=3)
+    assert to_scipy(g).toarray().tolist() == [[0, 2.5, 0], [0, 0, 3.0], [0, 0, 0]]
+    hops = to_scipy(g, weighted=False, dtype="float64")
+    assert hops.dtype == np.float64 and hops.toarray().tolist() == [[0, 1, 0], [0, 0, 1],
+                                                                     [0, 0, 0]]
