@@ -137,6 +137,9 @@ class GATConv(MessagePassing):
         """Attention from the sources onto the targets of a bipartite graph, ``(N_dst, H, C)``
         (:func:`~geodl.nn.propagate` with ``size``)."""
         H, C = self.heads, self.out_channels
+        if isinstance(x, (tuple, list)) and len(x) != 2:
+            raise ValueError(f"x must be a tensor or a pair (x_src, x_dst) for GATConv, got "
+                             f"{len(x)} tensors.")
         x_src, x_dst = x if isinstance(x, (tuple, list)) else (x, x)
         widths = self.in_channels if isinstance(self.in_channels, tuple) else \
             (self.in_channels,) * 2

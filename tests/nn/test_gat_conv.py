@@ -134,5 +134,7 @@ def test_bipartite_input_has_the_definition_path_only():
         conv(x, torch.tensor([[0, 5], [0, 3]]), path="sparse")
     with pytest.raises(ValueError, match="in_channels=2"):
         conv((torch.randn(6, 3), torch.randn(4, 3)), torch.tensor([[0, 5], [0, 3]]))
+    with pytest.raises(ValueError, match="a pair \\(x_src, x_dst\\) for GATConv, got 3"):
+        conv((x[0], x[1], x[1]), torch.tensor([[0, 5], [0, 3]]))
     with pytest.raises(ValueError, match=r"in_channels=\(3, 2, 1\): pass one width or a pair"):
         GATConv((3, 2, 1), 2)
