@@ -31,7 +31,8 @@ from geodl.graph.validation import (
 )
 from geodl.nn import GATConv, GCNConv, GINConv, GINEConv, SAGEConv, readout
 
-__all__ = ["GNNConfig", "GCN", "GIN", "GAT", "GraphSAGE", "count_parameters", "norm_layer"]
+__all__ = ["GNNConfig", "GCN", "GIN", "GAT", "GraphSAGE", "count_parameters", "norm_layer",
+           "NodeBatchNorm"]
 
 _ACTS = {"relu": F.relu, "elu": F.elu, "gelu": F.gelu, "tanh": torch.tanh}
 
@@ -99,11 +100,29 @@ def count_parameters(model: nn.Module, trainable_only: bool = True) -> int:
     return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
 
 
+class NodeBatchNorm(nn.BatchNorm1d):
+    """``nn.BatchNorm1d`` over the nodes of a batch that normalises a batch of **one** node
+    with its running statistics, as in evaluation (PyG's ``BatchNorm(allow_single_element=
+    True)``): torch refuses one value per channel in training, and a shuffled mini-batch can
+    be one one-atom molecule (methane in FreeSolv). Same parameters and state-dict names.
+
+    >>> bn = NodeBatchNorm(3).train()
+    >>> bn(torch.ones(1, 3)).detach().round(decimals=4)  # running mean 0, variance 1
+    tensor([[1., 1., 1.]])
+    """
+
+    def forward(self, x: Tensor) -> Tensor:
+        if self.training and x.dim() == 2 and x.size(0) == 1:
+            return F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
+                                False, 0.0, self.eps)
+        return super().forward(x)
+
+
 def norm_layer(kind: Literal["batch", "layer"] | None, width: int) -> nn.Module:
-    """The normalisation a model config names: ``nn.BatchNorm1d`` (``"batch"``),
+    """The normalisation a model config names: :class:`NodeBatchNorm` (``"batch"``),
     ``nn.LayerNorm`` (``"layer"``) over ``width`` features, or ``nn.Identity`` (``None``)."""
     if kind == "batch":
-        return nn.BatchNorm1d(width)
+        return NodeBatchNorm(width)
     if kind == "layer":
         return nn.LayerNorm(width)
     return nn.Identity()

@@ -232,3 +232,20 @@ def test_gcn_kipf_welling_trains_with_dropout():
     assert (model(g).argmax(-1) == g.y).float().mean().item() >= 0.95
     with torch.no_grad():  # dropout is off in eval mode: deterministic
         torch.testing.assert_close(model(g), model(g))
+
+
+def test_batch_norm_takes_a_mini_batch_of_one_one_atom_graph():
+    """A shuffled mini-batch can be one graph of one node (methane in FreeSolv): training must
+    not stop there (torch's BatchNorm1d refuses one value per channel); that node is normalised
+    with the running statistics, every larger batch exactly as nn.BatchNorm1d."""
+    from torch_geometric.data import Batch, Data
+
+    torch.manual_seed(0)
+    model = GIN(GNNConfig(3, 8, 1, norm="batch", readout="sum")).train()
+    one = Batch.from_data_list([Data(x=torch.randn(1, 3), edge_index=torch.zeros(2, 0).long())])
+    out = model(one)
+    assert out.shape == (1, 1) and torch.isfinite(out).all()
+    bn, ref = model.convs[0].nn[1], torch.nn.BatchNorm1d(8)
+    ref.load_state_dict(bn.state_dict())
+    x = torch.randn(5, 8)
+    torch.testing.assert_close(bn(x), ref(x))
