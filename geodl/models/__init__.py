@@ -31,7 +31,7 @@ from geodl.models.dalle import DALLE, DALLEConfig, rerank
 from geodl.models.denoiser import Denoiser, DenoiserConfig
 from geodl.models.dvae import DVAE
 from geodl.models.gan import GAN, Critic, Generator
-from geodl.models.gnn import GAT, GCN, GIN, GNNConfig, GraphSAGE, count_parameters
+from geodl.models.gnn import GAT, GCN, GIN, GNNConfig, GraphSAGE, NodeBatchNorm, count_parameters
 from geodl.models.gps import GPS, GPSConfig, add_positional_encoding
 from geodl.models.grid_coders import MLP, GridDecoder, GridEncoder
 from geodl.models.latent import interpolate_latents
@@ -59,7 +59,8 @@ from geodl.models.vae import VAE
 from geodl.models.vqvae import VQVAE, VectorQuantizer
 
 __all__ = [
-    "GNNConfig", "GCN", "GIN", "GAT", "GraphSAGE", "count_parameters", "SkipGram",
+    "GNNConfig", "GCN", "GIN", "GAT", "GraphSAGE", "NodeBatchNorm", "count_parameters",
+    "SkipGram",
     "MPNNConfig", "MPNN", "GPSConfig", "GPS", "add_positional_encoding", "GAE", "VGAE",
     "CNNConfig", "CNN", "UNet", "from_images", "to_images", "DenoiserConfig", "Denoiser",
     "RNNConfig", "SequenceTagger", "SequenceClassifier", "SequenceGenerator", "Seq2Seq",
