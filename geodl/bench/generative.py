@@ -29,7 +29,7 @@ from geodl.bench.experiments import Outcome, train_model
 from geodl.bench.generative_twins import torch_twin
 from geodl.bench.store import artifact_dir
 from geodl.bench.suites import Experiment, Published, Suite, register
-from geodl.bench.timing import interleaved
+from geodl.bench.timing import OtherLoad, interleaved, paired, speed_outcome
 from geodl.models import GAN, VAE, Autoencoder, Critic, Generator, count_parameters
 from geodl.models.latent import interpolate_latents
 from geodl.tasks import (
@@ -190,39 +190,49 @@ def _gap(a: list[torch.Tensor], b: list[torch.Tensor]) -> float:
     return max(float((u - v).abs().max()) for u, v in zip(a, b))
 
 
-def generative_step_speed(exp, impl: str, seed: int, config: dict, root=None) -> Outcome:
-    """Median milliseconds of one training step (what :func:`fit` runs per batch: forward,
-    backward, optimizer steps; a GAN step is a critic update, and every ``n_critic``-th also a
-    generator update) for geodl's model and its twin on the same batches. ``max_abs_diff``:
-    geodl's generic message-passing path against its fast path (geodl row), or the twin
-    against geodl (torch row)."""
-    model, task, _ = _model_and_task(impl, seed, config, root)
-    manual = hasattr(task, "configure_optimizers")
-    opts = (task.configure_optimizers(model) if manual
-            else {"model": torch.optim.Adam(model.parameters(), lr=1e-3)})
-    torch.manual_seed(seed)
-    batches, calls = task.train_batches(), iter(range(1 + config["repeats"]))
+@paired
+def generative_step_speed(exp, seed: int, config: dict, root=None) -> dict[str, Outcome]:
+    """One training step (what :func:`fit` runs per batch: forward, backward, optimizer steps;
+    a GAN step is a critic update, and every ``n_critic``-th also a generator update) of
+    geodl's model and its twin, same initial weights, batches and noise (each call seeds
+    torch's RNG with its index), interleaved call by call. ``max_abs_diff``: geodl's generic
+    message-passing path against its fast path (geodl row), or the twin against geodl
+    (torch row)."""
+    def stepper(impl: str):
+        model, task, _ = _model_and_task(impl, seed, config, root)
+        manual = hasattr(task, "configure_optimizers")
+        opts = (task.configure_optimizers(model) if manual
+                else {"model": torch.optim.Adam(model.parameters(), lr=1e-3)})
+        torch.manual_seed(seed)  # the same batch order on both sides
+        batches, calls = task.train_batches(), iter(range(2 + config["repeats"]))
 
-    def step():  # one warm-up step (batch 0), then batch 1, 2, ...
-        idx = batches[next(calls) % len(batches)]
-        if manual:
-            task.train_step(model, idx, opts)
-        else:
-            opts["model"].zero_grad()
-            out = task.train_step(model, idx)
-            (out["loss"] if isinstance(out, dict) else out).backward()
-            opts["model"].step()
-    t = interleaved({"step": step}, rounds=config["repeats"])["step"]
-    if impl == "geodl":  # generic message passing vs the fast path, float64, eval mode
-        m = copy.deepcopy(model).double().eval()
-        gap = _gap(_outputs(m, config), _outputs(m, config, fast=False))
-    else:  # the twin vs geodl from the same initial weights
-        torch.manual_seed(seed)
-        ref = _build(config).eval()
-        gap = _gap(_outputs(ref, config), _outputs(torch_twin(ref), config))
-    return Outcome({"ms": 1e3 * t.median, "ms_min": 1e3 * t.min, "ms_max": 1e3 * t.max,
-                    "max_abs_diff": gap},
-                   params=count_parameters(model), train_time=sum(t.samples))
+        def step():  # one warm-up step (batch 0), then batch 1, 2, ...
+            call = next(calls)
+            torch.manual_seed(seed + call)  # the same noise on both sides
+            idx = batches[call % len(batches)]
+            if manual:
+                task.train_step(model, idx, opts)
+            else:
+                opts["model"].zero_grad()
+                out = task.train_step(model, idx)
+                (out["loss"] if isinstance(out, dict) else out).backward()
+                opts["model"].step()
+        return model, step
+
+    models, steps = {}, {}
+    for impl in ("geodl", "torch"):
+        models[impl], steps[impl] = stepper(impl)
+    load = OtherLoad()
+    t = interleaved(steps, rounds=config["repeats"])
+    cores = load.cores()
+    m = copy.deepcopy(models["geodl"]).double().eval()  # generic vs fast path, float64
+    generic_gap = _gap(_outputs(m, config), _outputs(m, config, fast=False))
+    torch.manual_seed(seed)
+    ref = _build(config).eval()  # the twin vs geodl from the same initial weights
+    twin_gap = _gap(_outputs(ref, config), _outputs(torch_twin(ref), config))
+    return {impl: speed_outcome(t[impl], cores, count_parameters(models[impl]),
+                                max_abs_diff=generic_gap if impl == "geodl" else twin_gap)
+            for impl in t}
 
 
 # -- the recipes -----------------------------------------------------------------------------

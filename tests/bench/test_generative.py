@@ -102,6 +102,7 @@ def test_trials_run_on_real_images_and_write_pngs(row, tmp_path):
 def test_step_speed_reports_generic_and_twin_gaps():
     exp = next(e for e in SUITES["generative"].experiments if e.model == "WGAN-GP step")
     config = {**exp.config, "train_size": 128, "repeats": 2}
-    for impl in exp.impls:
+    for impl in exp.impls:  # one interleaved measurement serves both rows
         o = gen.generative_step_speed(exp, impl, 0, config)
-        assert o.metrics["ms"] > 0 and o.metrics["max_abs_diff"] < 1e-5
+        m = o.metrics
+        assert 0 < m["ms_min"] <= m["ms"] <= m["ms_max"] and m["max_abs_diff"] < 1e-5
