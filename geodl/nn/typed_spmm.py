@@ -22,7 +22,7 @@ __all__ = ["TypedAdjacency", "typed_spmm"]
 Pair = tuple[int, int]
 
 
-def csr_tensor(row: Tensor, col: Tensor, value: Tensor, shape: Pair) -> Tensor:
+def _csr(row: Tensor, col: Tensor, value: Tensor, shape: Pair) -> Tensor:
     """The ``shape`` CSR matrix with entries ``value`` at ``(row, col)`` (duplicates add up)."""
     order = torch.argsort(row * shape[1] + col)  # CSR order: by row, then column
     crow = torch.zeros(shape[0] + 1, dtype=torch.long, device=row.device)
@@ -62,8 +62,8 @@ class TypedAdjacency:
         for t in range(num_types):
             keep = slice(None) if edge_type is None else edge_type == t
             s, d, v = src[keep], dst[keep], value[keep]
-            adj.append(csr_tensor(d, s, v, (num_out, num_in)))
-            adj_t.append(csr_tensor(s, d, v, (num_in, num_out)))
+            adj.append(_csr(d, s, v, (num_out, num_in)))
+            adj_t.append(_csr(s, d, v, (num_in, num_out)))
         return cls(tuple(adj), tuple(adj_t))
 
     def reversed(self) -> TypedAdjacency:
