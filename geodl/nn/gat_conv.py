@@ -116,7 +116,8 @@ class GATConv(MessagePassing):
             nn.init.zeros_(self.bias)
 
     def _edges(self, edge_index: Tensor, n: int) -> Tensor:
-        """The edges messages flow along: every self-loop replaced by one per node, as PyG."""
+        """The edges messages flow along: every self-loop replaced by one per node ``0..n-1``,
+        as PyG (bipartite: ``n = min(N_src, N_dst)``)."""
         if self.add_self_loops:
             edge_index, _ = remove_self_loops(edge_index)
             edge_index, _ = add_self_loops(edge_index, num_nodes=n)
@@ -157,9 +158,7 @@ class GATConv(MessagePassing):
         if n_dst is None:
             raise ValueError("x=(x_src, None) leaves the number of targets open: pass "
                              "size=(n_src, n_dst).")
-        if self.add_self_loops:  # loops i -> i for i < min(N_src, N_dst), as PyG
-            edge_index, _ = remove_self_loops(edge_index)
-            edge_index, _ = add_self_loops(edge_index, num_nodes=min(n_src, n_dst))
+        edge_index = self._edges(edge_index, min(n_src, n_dst))  # loops i -> i, as PyG
         src, dst = edge_index
         logits = (h * self.att_src).sum(-1)[src]  # (E, H) a_src . W x_j
         if x_dst is not None:
