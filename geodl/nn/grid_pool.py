@@ -32,7 +32,6 @@ from torch_geometric.utils import coalesce, remove_self_loops
 
 from geodl.graph import cache
 from geodl.graph.graph import Graph
-from geodl.graph.structure import GridStructure
 from geodl.graph.validation import check_edge_index, check_option, check_pair
 from geodl.nn.grid_conv import (
     Pair,
@@ -166,19 +165,6 @@ def _copy_adjacency(batch_size: int, hw: Pair, scale: Pair, device: torch.device
                                 n_coarse, fine.numel(), 1, "sum", dtype)
 
 
-def _output_grid(s: GridStructure, window: tuple[Pair, Pair, Pair] | None = None,
-                 scale: Pair = (1, 1)) -> tuple[Pair, Graph]:
-    """``(out_hw, like_grid(s, *out_hw))`` after a pooling ``window`` (kernel size, stride,
-    padding) or an upsampling by ``scale`` (the grid graph is cached per shape by
-    :func:`like_grid`)."""
-    if window is None:
-        out_hw = (s.height * scale[0], s.width * scale[1])
-    else:
-        out_hw = tuple(conv_output_size(n, k, st, p, 1) for n, k, st, p in zip(
-            (s.height, s.width), *window))
-    return out_hw, like_grid(s, *out_hw)  # type: ignore[return-value]
-
-
 def _image(x: Tensor, s) -> Tensor:
     return x.reshape(s.batch_size, s.height, s.width, -1).permute(0, 3, 1, 2)  # (B, C, H, W)
 
@@ -246,7 +232,9 @@ class GridPool(nn.Module):
                              "every node), or a grid graph (grid_graph(h, w)).")
         path = resolve_path(path, ("native", "sparse", "definition"), layer="GridPool",
                             graph=g, fast=fast)
-        out_hw, g_out = _output_grid(s, (self.kernel_size, self.stride, self.padding))
+        out_hw = tuple(conv_output_size(n, k, st, p, 1) for n, k, st, p in zip(
+            (s.height, s.width), self.kernel_size, self.stride, self.padding))
+        g_out = like_grid(s, *out_hw)  # cached per shape
         if path == "native":
             pool = F.max_pool2d if self.aggregate == "max" else F.avg_pool2d
             extra = {} if self.aggregate == "max" else {"count_include_pad": False}
@@ -320,7 +308,7 @@ class GridUpsample(nn.Module):
                              "graph use cluster_unpool(x, cluster).")
         path = resolve_path(path, ("native", "sparse", "definition"), layer="GridUpsample",
                             graph=g, fast=fast)
-        _, g_out = _output_grid(s, scale=self.scale_factor)
+        g_out = like_grid(s, s.height * self.scale_factor[0], s.width * self.scale_factor[1])
         if path == "native":
             img = F.interpolate(_image(x, s), scale_factor=self.scale_factor, mode="nearest")
             return _nodes(img), g_out
