@@ -102,18 +102,19 @@ def gcn_epochs(exp, seed: int, config: dict, root=None) -> dict[str, Outcome]:
     g = load_data("planetoid", "Cora", None if root is None else str(root))
     cfg = GNNConfig(in_channels=g.num_features, hidden_channels=16,
                     out_channels=int(g.y.max()) + 1, num_layers=2, dropout=0.5)
-    models = {impl: build_gnn("GCN", impl, cfg, seed) for impl in ("geodl", "pyg")}
+    compiled = bool(config.get("compile", False))
+    models = {impl: build_gnn("GCN", impl, cfg, seed)
+              for impl in (("geodl",) if compiled else ("geodl", "pyg"))}
     for model in models.values():
         for conv in model.convs:
             conv.cached = bool(config["cached"])
-    compiled = bool(config.get("compile", False))
     if compiled:  # eager copies, same initial weights
         import copy
 
         pyg = KipfGCN(cfg.in_channels, cfg.hidden_channels, cfg.out_channels, cfg.dropout)
         pyg.load_state_dict(models["geodl"].state_dict())
-        models = {"geodl": models["geodl"], "eager": copy.deepcopy(models["geodl"]),
-                  "pyg": pyg, "pyg_eager": copy.deepcopy(pyg)}
+        models |= {"eager": copy.deepcopy(models["geodl"]), "pyg": pyg,
+                   "pyg_eager": copy.deepcopy(pyg)}
     x, ei = g.x, g.edge_index
     calls = {k: torch.compile(m) if compiled and k in ("geodl", "pyg") else m
              for k, m in models.items()}

@@ -129,8 +129,8 @@ register(Suite("speed", "GCN, GIN and GAT layers forward + backward against thei
                "floor and PyG twin at 1e4 to 1e6 nodes; GCN layer against PyG's GCNConv "
                "(edge_index, CSR adj_t, pre-normalised adj_t; uncached and cached), Cora "
                "training epochs of the 2-layer GCN (also compiled against eager) and PROTEINS "
-               "epochs of GIN against the "
-               "models from PyG layers, every side of a row interleaved", (
+               "epochs of GIN against the models from PyG layers, every side of a row "
+               "interleaved", (
     *(_layer_row(layer, nodes, seconds * nodes / 1e5)
       for layer, seconds in (("GCN", 4), ("GIN", 4), ("GAT", 10))
       for nodes in (10_000, 100_000, 1_000_000)),
